@@ -1,0 +1,74 @@
+package trifirma
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"time"
+)
+
+// Request is what both phases give an [Engine].
+//
+// Document is the data to sign for [OpSign], and the existing signature for [OpCoSign] and
+// [OpCounterSign] (a CMS for CAdES, an XML signature for XAdES, a signed PDF for PAdES). Engines
+// must not retain or modify Document after returning.
+type Request struct {
+	Operation Operation
+	// Format is the format as requested (an engine may serve several, e.g. CAdES and
+	// CAdES-ASiC-S).
+	Format    Format
+	Document  []byte
+	Chain     []*x509.Certificate // signer certificate first
+	Algorithm SignatureAlgorithm
+	Params    Params
+	// Time is the signing time for presign (zero means time.Now()). Engines record whatever
+	// postsign needs to rebuild the same bytes (e.g. a signing-time attribute) in the session.
+	Time time.Time
+}
+
+// Signer returns the signer certificate (the first of the chain), or an error wrapping
+// [ErrInvalidCertificate].
+func (r *Request) Signer() (*x509.Certificate, error) {
+	if len(r.Chain) == 0 || r.Chain[0] == nil {
+		return nil, fmt.Errorf("%w: no signer certificate", ErrInvalidCertificate)
+	}
+	return r.Chain[0], nil
+}
+
+// SigningTime returns r.Time, or now when it is zero, truncated to the second (signing-time
+// attributes carry seconds).
+func (r *Request) SigningTime() time.Time {
+	t := r.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// Engine is one signature format. Presign computes, for every signature the device must make,
+// the exact bytes to sign (the PRE parameter of a [SignData], with NEED_PRE=true) plus whatever
+// else postsign needs; Postsign takes the same request and the session with each PK1 added and
+// returns the final signature.
+//
+// Callers (the [Sign] loop, the postsign package) verify every PK1 against PRE before calling
+// Postsign when the session carries PRE; an engine whose sign has no PRE (format NONE) verifies
+// PK1 itself. Postsign must also make sure the signature it assembles is consistent with PRE
+// (e.g. that the document it embeds has the digest PRE commits to) and must never return a
+// signature that would not verify.
+//
+// Engines are safe for concurrent use.
+type Engine interface {
+	Presign(ctx context.Context, req *Request) (*TriphaseData, error)
+	Postsign(ctx context.Context, req *Request, session *TriphaseData) ([]byte, error)
+}
+
+// Registry maps formats to engines.
+type Registry map[Format]Engine
+
+// Engine returns the engine for f, or an error wrapping [ErrUnsupportedFormat].
+func (r Registry) Engine(f Format) (Engine, error) {
+	if e, ok := r[f]; ok && e != nil {
+		return e, nil
+	}
+	return nil, fmt.Errorf("%w: no engine for %s", ErrUnsupportedFormat, f)
+}

@@ -1,0 +1,3 @@
+module github.com/trifirma/trifirma
+
+go 1.26
