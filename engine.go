@@ -2,6 +2,7 @@ package trifirma
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"fmt"
 	"time"
@@ -71,4 +72,16 @@ func (r Registry) Engine(f Format) (Engine, error) {
 		return e, nil
 	}
 	return nil, fmt.Errorf("%w: no engine for %s", ErrUnsupportedFormat, f)
+}
+
+// NewUUID returns a random (version 4) UUID in its canonical text form, the shape of the
+// reference's default SignatureId.
+func NewUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("trifirma: crypto/rand failed: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
