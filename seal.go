@@ -25,6 +25,9 @@ const DefaultSessionTTL = 10 * time.Minute
 // is missing, different or expired, so a client can neither alter PRE, TIME, PID or BASE, nor
 // replay a session with another certificate, document parameters or format.
 //
+// PRE is covered only where NEED_PRE is "true" (elsewhere the client drops it, and postsign
+// does not trust a PRE that comes back).
+//
 // The document itself is bound through PRE (its message digest, or the digest of the PDF byte
 // ranges, or the XML references), which each engine checks against the document in postsign.
 //

@@ -75,8 +75,9 @@ func (p *Postsigner) Verify(req *trifirma.Request, session *trifirma.TriphaseDat
 		if err != nil {
 			return err
 		}
-		if _, ok := sd.Get(trifirma.ParamPRE); !ok {
-			// Formats whose PRE the client drops (NONE) verify PK1 in the engine.
+		if !strings.EqualFold(strings.TrimSpace(needPre), "true") {
+			// Formats whose PRE the client drops (NONE) verify PK1 in the engine; a PRE sent
+			// back without NEED_PRE is not covered by the seal and is not trusted.
 			continue
 		}
 		pre, err := sd.Bytes(trifirma.ParamPRE)
