@@ -33,6 +33,14 @@ type NewIDWriter interface {
 	WriteNewID(ctx context.Context, w io.Writer, ref string, chain []*x509.Certificate, signature []byte, params trifirma.Params) error
 }
 
+// InPlaceDecoder is an optional capability of a Manager whose reference is the document itself
+// (Base64): the server hands it the request buffer holding the reference and it decodes the
+// document over it, so a large document is never copied. The server then passes an empty
+// reference to StoreDocument/WriteNewID, so such managers must not need the reference there.
+type InPlaceDecoder interface {
+	DecodeInPlace(ref []byte) ([]byte, error)
+}
+
 // Rollbacker is an optional capability used by transactional batches: it undoes a
 // StoreDocument.
 type Rollbacker interface {
@@ -60,6 +68,21 @@ func (m Inline) GetDocument(_ context.Context, ref string, _ []*x509.Certificate
 		return nil, fmt.Errorf("%w: document larger than %d bytes", trifirma.ErrTooLarge, m.MaxSize)
 	}
 	return doc, nil
+}
+
+// DecodeInPlace decodes ref (Base64, either alphabet) over itself.
+func (m Inline) DecodeInPlace(ref []byte) ([]byte, error) {
+	if m.MaxSize > 0 && int64(base64.StdEncoding.DecodedLen(len(ref))) > m.MaxSize+3 {
+		return nil, fmt.Errorf("%w: document larger than %d bytes", trifirma.ErrTooLarge, m.MaxSize)
+	}
+	n, err := b64.DecodeInPlace(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the document is not valid Base64", trifirma.ErrInvalidDocument)
+	}
+	if m.MaxSize > 0 && int64(n) > m.MaxSize {
+		return nil, fmt.Errorf("%w: document larger than %d bytes", trifirma.ErrTooLarge, m.MaxSize)
+	}
+	return ref[:n:n], nil
 }
 
 // StoreDocument returns the signature as padded URL-safe Base64.

@@ -120,20 +120,49 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form, err := ParseForm(body)
-	body = ""
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	op, resp := s.handle(r.Context(), w, form)
+	p := fields(form)
+	resp := s.handle(r.Context(), w, p)
 	if resp != nil {
 		_, _ = io.WriteString(w, resp.text)
-		s.log.Info("signature request", "op", form["op"], "cop", form["cop"], "format", form["format"],
+		s.log.Info("signature request", "op", p.op, "cop", p.cop, "format", p.format,
 			"result", resp.code, "detail", resp.detail, "ms", time.Since(start).Milliseconds())
 		return
 	}
-	s.log.Info("signature request", "op", op, "cop", form["cop"], "format", form["format"], "result", "OK",
+	s.log.Info("signature request", "op", p.op, "cop", p.cop, "format", p.format, "result", "OK",
 		"ms", time.Since(start).Milliseconds())
+}
+
+// request holds the wire parameters: small values copied out of the body, the document as a
+// sub-slice of it.
+type request struct {
+	op, cop, format, algo, cert, params, session string
+	hasOp, hasFormat, hasCert, hasSession         bool
+	doc                                           []byte
+	hasDoc                                        bool
+}
+
+func fields(form map[string][]byte) *request {
+	p := &request{}
+	str := func(k string, has *bool) string {
+		v, ok := form[k]
+		if has != nil {
+			*has = ok
+		}
+		return string(v)
+	}
+	p.op = str("op", &p.hasOp)
+	p.cop = str("cop", nil)
+	p.format = str("format", &p.hasFormat)
+	p.algo = str("algo", nil)
+	p.cert = str("cert", &p.hasCert)
+	p.params = str("params", nil)
+	p.session = str("session", &p.hasSession)
+	p.doc, p.hasDoc = form["doc"]
+	return p
 }
 
 // wireError is an ERR-n answer.
@@ -217,115 +246,119 @@ func phaseError(err error, fallback int) *wireError {
 }
 
 // handle runs one request and returns the error answer, or nil after writing a success.
-func (s *Server) handle(ctx context.Context, w http.ResponseWriter, form map[string]string) (string, *wireError) {
+func (s *Server) handle(ctx context.Context, w http.ResponseWriter, p *request) *wireError {
 	// 1. op present
-	opRaw, ok := form["op"]
-	if !ok || opRaw == "" {
-		return "", errResp(1, nil)
+	if !p.hasOp || p.op == "" {
+		return errResp(1, nil)
 	}
 	// 2. cop valid (case-insensitive in both phases; the reference's case-sensitive post
 	// dispatch is a quirk no client depends on)
-	cop, err := trifirma.ParseOperation(form["cop"])
+	cop, err := trifirma.ParseOperation(p.cop)
 	if err != nil {
-		return opRaw, errResp(13, nil)
+		return errResp(13, nil)
 	}
 	// 3. format present
-	formatRaw, ok := form["format"]
-	if !ok || formatRaw == "" {
-		return opRaw, errResp(4, nil)
+	if !p.hasFormat || p.format == "" {
+		return errResp(4, nil)
 	}
 	// 4. params
-	params, err := trifirma.DecodeParams(base64Field(form["params"]))
+	params, err := trifirma.DecodeParams(base64Field(p.params))
 	if err != nil {
-		return opRaw, errResp(6, err)
+		return errResp(6, err)
 	}
 	normaliseParams(params)
 	// 5. session (Base64 here; XML parsed in post)
 	var sessionXML []byte
-	if v, ok := form["session"]; ok && strings.TrimSpace(v) != "" {
-		if sessionXML, err = b64.DecodeString(base64Field(strings.TrimSpace(v))); err != nil {
-			return opRaw, errResp(6, fmt.Errorf("the session is not Base64"))
+	if strings.TrimSpace(p.session) != "" {
+		if sessionXML, err = b64.DecodeString(base64Field(strings.TrimSpace(p.session))); err != nil {
+			return errResp(6, fmt.Errorf("the session is not Base64"))
 		}
 	}
 	// 6. certificate chain
-	certRaw, ok := form["cert"]
-	if !ok || strings.TrimSpace(certRaw) == "" {
-		return opRaw, errResp(5, nil)
+	if !p.hasCert || strings.TrimSpace(p.cert) == "" {
+		return errResp(5, nil)
 	}
-	chain, err := parseCertParam(certRaw, ",")
+	chain, err := parseCertParam(p.cert, ",")
 	if err != nil {
-		return opRaw, errResp(7, err)
+		return errResp(7, err)
 	}
 	// 7. document
-	docRef, hasDoc := form["doc"]
 	var doc []byte
-	if hasDoc {
-		doc, err = s.docs.GetDocument(ctx, base64Field(docRef), chain, params)
+	docRef := ""
+	if p.hasDoc {
+		if d, ok := s.docs.(docmanager.InPlaceDecoder); ok {
+			base64FieldInPlace(p.doc)
+			doc, err = d.DecodeInPlace(p.doc)
+		} else {
+			docRef = base64Field(string(p.doc))
+			doc, err = s.docs.GetDocument(ctx, docRef, chain, params)
+		}
+		p.doc = nil
 		if err != nil {
-			return opRaw, errResp(14, err)
+			return errResp(14, err)
 		}
 	}
 	// 8. algorithm
-	alg, err := trifirma.ComposeAlgorithm(form["algo"], chain[0].PublicKey)
+	alg, err := trifirma.ComposeAlgorithm(p.algo, chain[0].PublicKey)
 	if err != nil {
-		return opRaw, errResp(20, err)
+		return errResp(20, err)
 	}
 	// 9. format
-	format, err := trifirma.ParseFormat(formatRaw)
+	format, err := trifirma.ParseFormat(p.format)
 	if err != nil {
-		return opRaw, errResp(8, nil)
+		return errResp(8, nil)
 	}
 	if _, err := s.cfg.Engines.Engine(format); err != nil {
-		return opRaw, errResp(8, nil)
+		return errResp(8, nil)
 	}
 	req := &trifirma.Request{Operation: cop, Format: format, Document: doc, Chain: chain, Algorithm: alg, Params: params}
 	// 10. dispatch
-	switch strings.ToLower(opRaw) {
+	switch strings.ToLower(p.op) {
 	case "pre":
-		if !hasDoc {
-			return opRaw, errResp(9, fmt.Errorf("%w: no document (doc) in the request", trifirma.ErrInvalidDocument))
+		if !p.hasDoc {
+			return errResp(9, fmt.Errorf("%w: no document (doc) in the request", trifirma.ErrInvalidDocument))
 		}
 		td, err := s.pre.Presign(ctx, req)
 		if err != nil {
-			return opRaw, phaseError(err, 9)
+			return phaseError(err, 9)
 		}
 		_, _ = io.WriteString(w, b64.EncodeURL(td.Marshal()))
-		return opRaw, nil
+		return nil
 	case "post":
 		if sessionXML == nil {
-			return opRaw, errResp(12, fmt.Errorf("%w: no session in the request", trifirma.ErrInvalidSession))
+			return errResp(12, fmt.Errorf("%w: no session in the request", trifirma.ErrInvalidSession))
 		}
 		td, err := trifirma.ParseTriphaseData(sessionXML)
 		if err != nil {
-			return opRaw, errResp(19, err)
+			return errResp(19, err)
 		}
 		signed, err := s.post.Postsign(ctx, req, td)
 		if err != nil {
-			return opRaw, phaseError(err, 12)
+			return phaseError(err, 12)
 		}
-		req.Document, doc = nil, nil
+		req.Document = nil
 		storeParams := params
 		if _, ok := storeParams["format"]; !ok {
 			storeParams = params.Clone()
-			storeParams["format"] = formatRaw
+			storeParams["format"] = p.format
 		}
 		if nw, ok := s.docs.(docmanager.NewIDWriter); ok {
 			_, _ = io.WriteString(w, "OK NEWID=")
 			if err := nw.WriteNewID(ctx, w, docRef, chain, signed, storeParams); err != nil {
 				s.log.Error("writing the signature failed", "err", err)
-				return opRaw, nil
+				return nil
 			}
 			_, _ = io.WriteString(w, "\n")
-			return opRaw, nil
+			return nil
 		}
 		id, err := s.docs.StoreDocument(ctx, docRef, chain, signed, storeParams)
 		if err != nil {
-			return opRaw, errResp(10, err)
+			return errResp(10, err)
 		}
 		_, _ = io.WriteString(w, "OK NEWID="+id+"\n")
-		return opRaw, nil
+		return nil
 	}
-	return opRaw, errResp(11, nil)
+	return errResp(11, nil)
 }
 
 // normaliseParams applies the reference's server-side tampering: validatePkcs1 is removed

@@ -268,7 +268,7 @@ func FuzzParseForm(f *testing.F) {
 	f.Add("op=pre&cop=sign&format=CAdES&algo=SHA256withRSA&cert=AAAA,BBBB&doc=SG9sYQ==")
 	f.Add("a=%41+b&=&&x&y=%zz")
 	f.Fuzz(func(t *testing.T, body string) {
-		m, err := server.ParseForm(body)
+		m, err := server.ParseForm([]byte(body))
 		if err != nil {
 			return
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,44 +12,45 @@ import (
 // ErrBodyTooLarge reports a request body over the configured cap.
 var ErrBodyTooLarge = errors.New("server: request body exceeds the configured limit")
 
-// ReadBody reads the whole body as one string (one allocation when the length is known),
+// ReadBody reads the whole body into one buffer (one allocation when the length is known),
 // refusing more than limit bytes.
-func ReadBody(r io.Reader, contentLength, limit int64) (string, error) {
-	var b strings.Builder
+func ReadBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	var b bytes.Buffer
 	if contentLength > 0 && contentLength <= limit {
-		b.Grow(int(contentLength))
+		b.Grow(int(contentLength) + bytes.MinRead)
 	}
-	n, err := io.Copy(&b, io.LimitReader(r, limit+1))
+	n, err := b.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if n > limit {
-		return "", fmt.Errorf("%w (%d bytes)", ErrBodyTooLarge, limit)
+		return nil, fmt.Errorf("%w (%d bytes)", ErrBodyTooLarge, limit)
 	}
-	return b.String(), nil
+	return b.Bytes(), nil
 }
 
 // ParseForm splits a body the way the reference SignatureService does: on '&', each pair on its
 // first '='; pairs without '=' are ignored; keys are taken verbatim; values go through Java's
-// URLDecoder (so '+' is a space and %XX is decoded). Values that need no decoding are substrings
-// of body (no copy). The last occurrence of a key wins, as with the reference's HashMap.
-func ParseForm(body string) (map[string]string, error) {
-	m := make(map[string]string, 8)
-	for body != "" {
-		var pair string
-		pair, body, _ = strings.Cut(body, "&")
-		k, v, ok := strings.Cut(pair, "=")
+// URLDecoder (so '+' is a space and %XX is decoded). Values that need no decoding are sub-slices
+// of body (no copy), so a large document can later be decoded in place. The last occurrence of
+// a key wins, as with the reference's HashMap.
+func ParseForm(body []byte) (map[string][]byte, error) {
+	m := make(map[string][]byte, 8)
+	for len(body) > 0 {
+		var pair []byte
+		pair, body, _ = bytes.Cut(body, []byte("&"))
+		k, v, ok := bytes.Cut(pair, []byte("="))
 		if !ok {
 			continue
 		}
-		if strings.ContainsAny(v, "%+") {
-			dv, err := javaURLDecode(v)
+		if bytes.ContainsAny(v, "%+") {
+			dv, err := javaURLDecode(string(v))
 			if err != nil {
 				return nil, fmt.Errorf("server: parameter %q: %w", k, err)
 			}
-			v = dv
+			v = []byte(dv)
 		}
-		m[k] = v
+		m[string(k)] = v
 	}
 	return m, nil
 }
@@ -66,4 +68,13 @@ func base64Field(v string) string {
 		return v
 	}
 	return strings.ReplaceAll(v, " ", "+")
+}
+
+// base64FieldInPlace is base64Field over a buffer the caller owns.
+func base64FieldInPlace(v []byte) {
+	for i, c := range v {
+		if c == ' ' {
+			v[i] = '+'
+		}
+	}
 }
