@@ -140,9 +140,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // sub-slice of it.
 type request struct {
 	op, cop, format, algo, cert, params, session string
-	hasOp, hasFormat, hasCert, hasSession         bool
-	doc                                           []byte
-	hasDoc                                        bool
+	hasOp, hasFormat, hasCert, hasSession        bool
+	doc                                          []byte
+	hasDoc                                       bool
 }
 
 func fields(form map[string][]byte) *request {
