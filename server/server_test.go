@@ -299,3 +299,5 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+func parseFormatName(s string) (trifirma.Format, error) { return trifirma.ParseFormat(s) }
