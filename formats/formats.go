@@ -3,16 +3,26 @@
 package formats
 
 import (
+	"log/slog"
+
 	"github.com/trifirma/trifirma"
+	"github.com/trifirma/trifirma/formats/cades"
 	"github.com/trifirma/trifirma/formats/none"
 )
 
 // Config configures the default engines. The zero value gives the reference's defaults.
-type Config struct{}
+type Config struct {
+	// TSA selects the time-stamping client for CAdES-T (see cades.AllowTSA); nil refuses
+	// tsaURL requests instead of contacting a URL chosen by the client.
+	TSA cades.TSAFunc
+	// Logger receives the engines' warnings; nil means slog.Default().
+	Logger *slog.Logger
+}
 
 // Default returns a registry with an engine for every supported format.
 func Default(cfg Config) trifirma.Registry {
 	return trifirma.Registry{
-		trifirma.FormatNONE: none.New(),
+		trifirma.FormatCAdES: cades.New(cades.Config{TSA: cfg.TSA, Logger: cfg.Logger}),
+		trifirma.FormatNONE:  none.New(),
 	}
 }
