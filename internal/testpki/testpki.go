@@ -167,7 +167,9 @@ func generate() (*PKI, error) {
 	}
 	if p.TSA, err = leaf("Trifirma Test TSA", k, func(c *x509.Certificate) {
 		c.KeyUsage = x509.KeyUsageDigitalSignature
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}
+		// RFC 3161 §2.3: the EKU must be present, critical, and only id-kp-timeStamping.
+		eku, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
+		c.ExtraExtensions = []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}
 	}, root, rootKey); err != nil {
 		return nil, err
 	}
