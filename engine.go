@@ -51,11 +51,12 @@ func (r *Request) SigningTime() time.Time {
 // else postsign needs; Postsign takes the same request and the session with each PK1 added and
 // returns the final signature.
 //
-// Callers (the [Sign] loop, the postsign package) verify every PK1 against PRE before calling
-// Postsign when the session carries PRE; an engine whose sign has no PRE (format NONE) verifies
-// PK1 itself. Postsign must also make sure the signature it assembles is consistent with PRE
-// (e.g. that the document it embeds has the digest PRE commits to) and must never return a
-// signature that would not verify.
+// Postsign must verify every PK1 against the signer certificate and the exact bytes it signs
+// (normally PRE; [VerifySignature]) before assembling anything, must make sure the signature it
+// assembles is consistent with PRE (e.g. that the document it embeds has the digest PRE commits
+// to), and must never return a signature that would not verify. Callers that receive the
+// session from a client (the postsign package) check its seal first, so PRE and every other
+// value the engine put in the session can be trusted.
 //
 // Engines are safe for concurrent use.
 type Engine interface {

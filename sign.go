@@ -33,8 +33,8 @@ type SignOptions struct {
 
 // Sign runs presign, the device signature and postsign in process: doc (or the existing
 // signature, for cosign/countersign) is presigned by opts.Engine, every PRE is signed with
-// signer (an HSM, a cloud KMS or an in-memory key behind [crypto.Signer]), each value is
-// verified against chain[0], and the engine assembles the final signature.
+// signer (an HSM, a cloud KMS or an in-memory key behind [crypto.Signer]), and the engine
+// verifies each value against chain[0] and assembles the final signature.
 //
 // chain[0] must be the certificate of signer's key.
 func Sign(ctx context.Context, doc []byte, signer crypto.Signer, chain []*x509.Certificate, opts SignOptions) ([]byte, error) {
@@ -86,9 +86,6 @@ func Sign(ctx context.Context, doc []byte, signer crypto.Signer, chain []*x509.C
 		sig, err := signer.Sign(rnd, alg.Digest(pre), alg.SignerOpts())
 		if err != nil {
 			return nil, fmt.Errorf("trifirma: signer failed: %w", err)
-		}
-		if err := VerifySignature(chain[0], alg, pre, sig); err != nil {
-			return nil, err
 		}
 		sd.Set(ParamPK1, EncodeStd(sig))
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/trifirma/trifirma"
 	"github.com/trifirma/trifirma/formats/cades"
 	"github.com/trifirma/trifirma/formats/none"
+	"github.com/trifirma/trifirma/formats/pades"
 )
 
 // Config configures the default engines. The zero value gives the reference's defaults.
@@ -24,5 +25,6 @@ func Default(cfg Config) trifirma.Registry {
 	return trifirma.Registry{
 		trifirma.FormatCAdES: cades.New(cades.Config{TSA: cfg.TSA, Logger: cfg.Logger}),
 		trifirma.FormatNONE:  none.New(),
+		trifirma.FormatPAdES: pades.New(pades.Config{TSA: cfg.TSA, Logger: cfg.Logger}),
 	}
 }

@@ -1,7 +1,7 @@
 // Package postsign runs the third phase of a triphase signature for every caller: it checks the
-// session's seal (and the reference's optional verification codes), verifies every signature
-// value the device produced against the signer certificate and the exact bytes it was asked to
-// sign, and only then lets the format's engine assemble the final signature.
+// session's seal (and the reference's optional verification codes) and only then lets the
+// format's engine verify every signature value the device produced and assemble the final
+// signature.
 package postsign
 
 import (
@@ -27,8 +27,9 @@ type Postsigner struct {
 }
 
 // Postsign assembles the signature for req from session, which must carry a PK1 for every
-// firma. The session is checked and each PK1 verified before the engine runs; nothing is
-// assembled when any check fails.
+// firma. The session's seal (and verification codes) are checked before the engine runs; the
+// engine verifies every PK1 against the exact bytes it signs before assembling anything, as the
+// [trifirma.Engine] contract requires. Nothing is assembled when any check fails.
 func (p *Postsigner) Postsign(ctx context.Context, req *trifirma.Request, session *trifirma.TriphaseData) ([]byte, error) {
 	if err := p.Verify(req, session); err != nil {
 		return nil, err
@@ -43,8 +44,8 @@ func (p *Postsigner) Postsign(ctx context.Context, req *trifirma.Request, sessio
 	return eng.Postsign(ctx, req, session)
 }
 
-// Verify performs every check Postsign does before the engine runs: the seal, the verification
-// codes, and each PK1 against PRE with the signer certificate. It removes the seal from session.
+// Verify performs the checks Postsign does before the engine runs: the seal, the verification
+// codes and the presence of every PK1. It removes the seal from session.
 func (p *Postsigner) Verify(req *trifirma.Request, session *trifirma.TriphaseData) error {
 	if p.Sealer == nil {
 		return fmt.Errorf("postsign: no Sealer configured")
@@ -71,21 +72,8 @@ func (p *Postsigner) Verify(req *trifirma.Request, session *trifirma.TriphaseDat
 				return fmt.Errorf("%w (firma %d)", ErrVerificationCode, i)
 			}
 		}
-		pk1, err := sd.Bytes(trifirma.ParamPK1)
-		if err != nil {
+		if _, err := sd.Bytes(trifirma.ParamPK1); err != nil {
 			return err
-		}
-		if !strings.EqualFold(strings.TrimSpace(needPre), "true") {
-			// Formats whose PRE the client drops (NONE) verify PK1 in the engine; a PRE sent
-			// back without NEED_PRE is not covered by the seal and is not trusted.
-			continue
-		}
-		pre, err := sd.Bytes(trifirma.ParamPRE)
-		if err != nil {
-			return err
-		}
-		if err := trifirma.VerifySignature(signer, req.Algorithm, pre, pk1); err != nil {
-			return fmt.Errorf("firma %d (%s): %w", i, sd.ID, err)
 		}
 	}
 	return nil
