@@ -1,0 +1,257 @@
+// Package saver provides the signature savers of XML batches: [File] (class
+// es.gob.afirma.signers.batch.SignSaverFile) writes inside one operator-chosen directory, and
+// [HTTPPost] (class es.gob.afirma.signers.batch.SignSaverHttpPost) posts to operator-allowed
+// URLs. The batch client chooses the file name or URL in each entry's signsaver config; the
+// server decides where that may lead.
+//
+//	reg := batch.NewSaverRegistry()
+//	fileSaver, err := saver.File(saver.FileConfig{Root: "/srv/firmas"})
+//	reg.Register(batch.ClassSaverFile, fileSaver)
+//	reg.Register(batch.ClassSaverHTTPPost, saver.HTTPPost(postFetcher))
+package saver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/trifirma/trifirma"
+	"github.com/trifirma/trifirma/batch"
+	"github.com/trifirma/trifirma/batch/fetch"
+)
+
+// Configuration keys of the reference's savers.
+const (
+	KeyFileName      = "FileName"
+	KeyPostURL       = "PostUrl"
+	KeyPostParamName = "PostParamName"
+)
+
+// FileConfig configures [File].
+type FileConfig struct {
+	// Root is the directory every file is written in (required; it must exist). FileName is
+	// taken relative to it; absolute names, drive letters and ".." are refused, and symbolic
+	// links cannot lead outside it.
+	Root string
+	// MkdirAll lets FileName name subdirectories of Root that do not exist yet.
+	MkdirAll bool
+	// Overwrite replaces existing files (the reference does). By default a save to an
+	// existing name fails, so a batch can never destroy a file it did not write. With
+	// Overwrite, a rollback removes the new file; the replaced content is not restored.
+	Overwrite bool
+	// Perm is the mode of new files; 0 means 0600.
+	Perm fs.FileMode
+	// BaseNameOnly keeps only the last element of FileName, so batches written for the
+	// reference with absolute client paths (C:\Users\...\FIRMA1.xml) save FIRMA1.xml in Root.
+	BaseNameOnly bool
+}
+
+// File returns the factory of the file saver. Each saver writes its signature atomically
+// (temporary file, sync, then link or rename) to Root/FileName, and its Rollback deletes that
+// file if it is still the one it wrote.
+func File(cfg FileConfig) (batch.SaverFactory, error) {
+	if cfg.Root == "" {
+		return nil, errors.New("saver: FileConfig.Root is required")
+	}
+	fi, err := os.Stat(cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("saver: root directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("saver: root %s is not a directory", cfg.Root)
+	}
+	if cfg.Perm == 0 {
+		cfg.Perm = 0o600
+	}
+	return func(config trifirma.Params) (batch.Saver, error) {
+		raw := config[KeyFileName]
+		if cfg.BaseNameOnly {
+			raw = strings.TrimSpace(raw)
+			raw = raw[strings.LastIndexAny(raw, `/\`)+1:]
+		}
+		name, err := LocalName(raw)
+		if err != nil {
+			return nil, err
+		}
+		return &fileSaver{cfg: cfg, name: name}, nil
+	}, nil
+}
+
+// LocalName turns a FileName into a slash-separated path relative to the root: backslashes
+// are separators, and absolute paths, drive letters, UNC names, ".." elements, empty names and
+// control characters are refused (wrapping [trifirma.ErrInvalidParams]).
+func LocalName(name string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("%w: %s %q %s", trifirma.ErrInvalidParams, KeyFileName, name, why)
+	}
+	n := strings.TrimSpace(name)
+	if n == "" {
+		return bad("is empty")
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f {
+			return bad("contains control characters")
+		}
+	}
+	n = strings.ReplaceAll(n, `\`, "/")
+	if strings.HasPrefix(n, "/") || (len(n) >= 2 && n[1] == ':') {
+		return bad("is absolute; it must be relative to the server's output directory")
+	}
+	for _, el := range strings.Split(n, "/") {
+		if el == ".." {
+			return bad("leaves the output directory")
+		}
+	}
+	clean := path.Clean(n)
+	if clean == "." || !fs.ValidPath(clean) {
+		return bad("is not a valid file name")
+	}
+	return clean, nil
+}
+
+type fileSaver struct {
+	cfg  FileConfig
+	name string
+
+	mu      sync.Mutex
+	written os.FileInfo
+}
+
+func (s *fileSaver) Save(ctx context.Context, _ *batch.Item, signature []byte) error {
+	root, err := os.OpenRoot(s.cfg.Root)
+	if err != nil {
+		return fmt.Errorf("saver: output directory: %w", err)
+	}
+	defer root.Close()
+	dir := path.Dir(s.name)
+	if dir != "." && s.cfg.MkdirAll {
+		if err := root.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("saver: creating %s: %w", dir, err)
+		}
+	}
+	if fi, err := root.Lstat(s.name); err == nil {
+		if !s.cfg.Overwrite {
+			return fmt.Errorf("saver: %s already exists", s.name)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("saver: %s exists and is not a regular file", s.name)
+		}
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := path.Join(dir, "."+path.Base(s.name)+"."+hex.EncodeToString(rnd[:])+".tmp")
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.cfg.Perm)
+	if err != nil {
+		return fmt.Errorf("saver: creating %s: %w", s.name, err)
+	}
+	_, werr := f.Write(signature)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = ctx.Err()
+	}
+	if werr == nil {
+		if s.cfg.Overwrite {
+			werr = root.Rename(tmp, s.name)
+		} else {
+			// A hard link never replaces an existing file: no race with a concurrent writer.
+			if werr = root.Link(tmp, s.name); werr == nil {
+				_ = root.Remove(tmp)
+			}
+		}
+	}
+	if werr != nil {
+		_ = root.Remove(tmp)
+		return fmt.Errorf("saver: writing %s: %w", s.name, werr)
+	}
+	fi, err := root.Lstat(s.name)
+	if err != nil {
+		return fmt.Errorf("saver: %s: %w", s.name, err)
+	}
+	s.mu.Lock()
+	s.written = fi
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *fileSaver) Rollback(_ context.Context, _ *batch.Item) error {
+	s.mu.Lock()
+	written := s.written
+	s.written = nil
+	s.mu.Unlock()
+	if written == nil {
+		return nil
+	}
+	root, err := os.OpenRoot(s.cfg.Root)
+	if err != nil {
+		return fmt.Errorf("saver: output directory: %w", err)
+	}
+	defer root.Close()
+	fi, err := root.Lstat(s.name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("saver: rollback of %s: %w", s.name, err)
+	}
+	if !os.SameFile(fi, written) {
+		return fmt.Errorf("saver: rollback of %s: the file was replaced after the save; left in place", s.name)
+	}
+	if err := root.Remove(s.name); err != nil {
+		return fmt.Errorf("saver: rollback of %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// HTTPPost returns the factory of the HTTP POST saver: it posts
+// PostParamName=<URL-safe Base64 of the signature> (form body, value unescaped like the
+// reference) to PostUrl, which f must allow; any 2xx answer is success. Its Rollback cannot
+// undo a POST and reports [batch.ErrRollbackUnsupported]. f == nil refuses every URL.
+func HTTPPost(f *fetch.Fetcher) batch.SaverFactory {
+	return func(config trifirma.Params) (batch.Saver, error) {
+		u := strings.TrimSpace(config[KeyPostURL])
+		p := strings.TrimSpace(config[KeyPostParamName])
+		if u == "" || p == "" {
+			return nil, fmt.Errorf("%w: %s and %s are required", trifirma.ErrInvalidParams, KeyPostURL, KeyPostParamName)
+		}
+		if strings.ContainsAny(p, "&=") {
+			return nil, fmt.Errorf("%w: %s %q cannot contain '&' or '='", trifirma.ErrInvalidParams, KeyPostParamName, p)
+		}
+		if f == nil {
+			return nil, fmt.Errorf("%w: this server does not post signatures to URLs", fetch.ErrNotAllowed)
+		}
+		if err := f.Check(u); err != nil {
+			return nil, err
+		}
+		return &postSaver{f: f, url: u, param: p}, nil
+	}
+}
+
+type postSaver struct {
+	f          *fetch.Fetcher
+	url, param string
+}
+
+func (s *postSaver) Save(ctx context.Context, _ *batch.Item, signature []byte) error {
+	body := make([]byte, 0, len(s.param)+1+base64.URLEncoding.EncodedLen(len(signature)))
+	body = append(body, s.param...)
+	body = append(body, '=')
+	body = base64.URLEncoding.AppendEncode(body, signature)
+	return s.f.PostForm(ctx, s.url, body)
+}
+
+func (s *postSaver) Rollback(context.Context, *batch.Item) error {
+	return fmt.Errorf("%w: the signature was already posted to %s", batch.ErrRollbackUnsupported, s.url)
+}
