@@ -92,6 +92,9 @@ func New(cfg Config) (*Server, error) {
 // Presigner returns the phase-1 runner the server uses (shared with the batch handlers).
 func (s *Server) Presigner() *presign.Presigner { return s.pre }
 
+// Documents returns the document manager the server uses (shared with the batch handlers).
+func (s *Server) Documents() docmanager.Manager { return s.docs }
+
 // Postsigner returns the phase-3 runner the server uses.
 func (s *Server) Postsigner() *postsign.Postsigner { return s.post }
 

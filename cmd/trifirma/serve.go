@@ -38,7 +38,18 @@ type serveConfig struct {
 	relayStore      string
 	relayExpiry     time.Duration
 	relayMaxSize    int64
+	xmlBatch        bool
+	batchOut        string
+	fetchPrefixes   stringList
+	fetchAllow      stringList
+	postPrefixes    stringList
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -54,6 +65,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&c.relayStore, "relay-store", envOr("TRIFIRMA_RELAY_STORE", "memory"), "intermediate-server store: `memory`, dir:PATH or redis://host:port/db")
 	fs.DurationVar(&c.relayExpiry, "relay-expiry", 60*time.Second, "intermediate-server entry lifetime")
 	fs.Int64Var(&c.relayMaxSize, "relay-max-size", 32<<20, "intermediate-server maximum entry size in `bytes`")
+	fs.BoolVar(&c.xmlBatch, "xml-batch", false, "enable the legacy XML batch services (BatchPresigner/BatchPostsigner)")
+	fs.StringVar(&c.batchOut, "batch-out", "", "`directory` for the XML batch file saver (SignSaverFile); empty disables it")
+	fs.Var(&c.fetchPrefixes, "batch-fetch-prefix", "URL `prefix` XML batch datasources may be downloaded from (repeatable; none = URLs refused)")
+	fs.Var(&c.fetchAllow, "batch-fetch-allow", "`CIDR` the batch fetcher may reach despite being loopback/private (repeatable)")
+	fs.Var(&c.postPrefixes, "batch-post-prefix", "URL `prefix` the HTTP POST saver may post to (repeatable; none = saver disabled)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
