@@ -11,6 +11,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -131,36 +132,58 @@ func SignSession(td *trifirma.TriphaseData, signer crypto.Signer, algo string) e
 	return nil
 }
 
-// form builds the unencoded k=v body the Java clients send.
-func (c *Client) form(op string, r Request, chain []*x509.Certificate, td *trifirma.TriphaseData) string {
-	var b strings.Builder
+// form builds the unencoded k=v body the Java clients send, in one allocation.
+func (c *Client) form(op string, r Request, chain []*x509.Certificate, td *trifirma.TriphaseData) []byte {
 	cop := r.Operation
 	if cop == "" {
 		cop = trifirma.OpSign
 	}
-	b.WriteString("op=" + op + "&cop=" + string(cop) + "&format=" + r.Format)
-	if r.Algorithm != "" {
-		b.WriteString("&algo=" + r.Algorithm)
+	enc := base64.URLEncoding
+	var session []byte
+	if td != nil {
+		session = td.Marshal()
 	}
-	b.WriteString("&cert=")
+	var params string
+	if len(r.Params) > 0 {
+		params = r.Params.Encode()
+	}
+	n := 64 + len(op) + len(cop) + len(r.Format) + len(r.Algorithm) + enc.EncodedLen(len(r.Document)) +
+		enc.EncodedLen(len(session)) + len(params)
+	for _, cert := range chain {
+		n += enc.EncodedLen(len(cert.Raw)) + 1
+	}
+	b := make([]byte, 0, n)
+	appendB64 := func(b, data []byte) []byte {
+		l := len(b)
+		b = b[:l+enc.EncodedLen(len(data))]
+		enc.Encode(b[l:], data)
+		return b
+	}
+	b = append(b, "op="+op+"&cop="+string(cop)+"&format="+r.Format...)
+	if r.Algorithm != "" {
+		b = append(b, "&algo="+r.Algorithm...)
+	}
+	b = append(b, "&cert="...)
 	for i, cert := range chain {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(b64.EncodeURL(cert.Raw))
+		b = appendB64(b, cert.Raw)
 	}
 	if td != nil {
-		b.WriteString("&session=" + b64.EncodeURL(td.Marshal()))
+		b = append(b, "&session="...)
+		b = appendB64(b, session)
 	}
-	b.WriteString("&doc=" + b64.EncodeURL(r.Document))
-	if len(r.Params) > 0 {
-		b.WriteString("&params=" + r.Params.Encode())
+	b = append(b, "&doc="...)
+	b = appendB64(b, r.Document)
+	if params != "" {
+		b = append(b, "&params="+params...)
 	}
-	return b.String()
+	return b
 }
 
-func (c *Client) call(ctx context.Context, body string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, strings.NewReader(body))
+func (c *Client) call(ctx context.Context, body []byte) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}

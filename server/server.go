@@ -8,6 +8,7 @@ package server
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -50,11 +51,12 @@ type Config struct {
 
 // Server is the SignatureService handler. It is safe for concurrent use.
 type Server struct {
-	cfg  Config
-	pre  *presign.Presigner
-	post *postsign.Postsigner
-	docs docmanager.Manager
-	log  *slog.Logger
+	cfg   Config
+	pre   *presign.Presigner
+	post  *postsign.Postsigner
+	docs  docmanager.Manager
+	log   *slog.Logger
+	certs *chainCache
 }
 
 // New returns a Server for cfg.
@@ -81,11 +83,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Server{
-		cfg:  cfg,
-		pre:  &presign.Presigner{Engines: cfg.Engines, Sealer: cfg.Sealer, Now: cfg.Now, VerificationKey: cfg.VerificationKey},
-		post: &postsign.Postsigner{Engines: cfg.Engines, Sealer: cfg.Sealer, VerificationKey: cfg.VerificationKey},
-		docs: cfg.Documents,
-		log:  cfg.Logger,
+		cfg:   cfg,
+		pre:   &presign.Presigner{Engines: cfg.Engines, Sealer: cfg.Sealer, Now: cfg.Now, VerificationKey: cfg.VerificationKey},
+		post:  &postsign.Postsigner{Engines: cfg.Engines, Sealer: cfg.Sealer, VerificationKey: cfg.VerificationKey},
+		docs:  cfg.Documents,
+		log:   cfg.Logger,
+		certs: newChainCache(1024),
 	}, nil
 }
 
@@ -281,7 +284,7 @@ func (s *Server) handle(ctx context.Context, w http.ResponseWriter, p *request) 
 	if !p.hasCert || strings.TrimSpace(p.cert) == "" {
 		return errResp(5, nil)
 	}
-	chain, err := parseCertParam(p.cert, ",")
+	chain, err := s.certs.parse(p.cert, ",")
 	if err != nil {
 		return errResp(7, err)
 	}
@@ -325,7 +328,9 @@ func (s *Server) handle(ctx context.Context, w http.ResponseWriter, p *request) 
 		if err != nil {
 			return phaseError(err, 9)
 		}
-		_, _ = io.WriteString(w, b64.EncodeURL(td.Marshal()))
+		enc := base64.NewEncoder(base64.URLEncoding, w)
+		_, _ = enc.Write(td.Marshal())
+		_ = enc.Close()
 		return nil
 	case "post":
 		if sessionXML == nil {
