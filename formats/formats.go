@@ -9,6 +9,7 @@ import (
 	"github.com/trifirma/trifirma/formats/cades"
 	"github.com/trifirma/trifirma/formats/none"
 	"github.com/trifirma/trifirma/formats/pades"
+	"github.com/trifirma/trifirma/formats/xades"
 )
 
 // Config configures the default engines. The zero value gives the reference's defaults.
@@ -22,9 +23,13 @@ type Config struct {
 
 // Default returns a registry with an engine for every supported format.
 func Default(cfg Config) trifirma.Registry {
+	xe := xades.New(xades.Config{Logger: cfg.Logger})
 	return trifirma.Registry{
 		trifirma.FormatCAdES: cades.New(cades.Config{TSA: cfg.TSA, Logger: cfg.Logger}),
 		trifirma.FormatNONE:  none.New(),
 		trifirma.FormatPAdES: pades.New(pades.Config{TSA: cfg.TSA, Logger: cfg.Logger}),
+		trifirma.FormatXAdES: xe,
+		// FacturaE is XAdES Enveloped with the FacturaE policy and role rules.
+		trifirma.FormatFacturaE: xe,
 	}
 }
