@@ -27,6 +27,8 @@ import (
 	"github.com/trifirma/trifirma/docmanager"
 	"github.com/trifirma/trifirma/formats/cades"
 	"github.com/trifirma/trifirma/formats/none"
+	"github.com/trifirma/trifirma/formats/pades"
+	"github.com/trifirma/trifirma/formats/xades"
 	"github.com/trifirma/trifirma/internal/b64"
 	"github.com/trifirma/trifirma/internal/testpki"
 	"github.com/trifirma/trifirma/internal/validate"
@@ -39,6 +41,8 @@ func engines() trifirma.Registry {
 	return trifirma.Registry{
 		trifirma.FormatCAdES: cades.New(cades.Config{}),
 		trifirma.FormatNONE:  none.New(),
+		trifirma.FormatXAdES: xades.New(xades.Config{}),
+		trifirma.FormatPAdES: pades.New(pades.Config{}),
 	}
 }
 
