@@ -281,7 +281,7 @@ func TestEntryErrors(t *testing.T) {
 	b := &batch.Batch{Algorithm: "SHA256", StopOnError: false, Items: []*batch.Item{
 		{ID: "ok", Format: trifirma.FormatNONE, Source: batch.Source{Kind: batch.SourceBase64, Value: b64.EncodeStd([]byte("hola"))}},
 		{ID: "no-format", Source: batch.Source{Kind: batch.SourceBase64, Value: "eA=="}},
-		{ID: "no-engine", Format: trifirma.FormatPAdES, Source: batch.Source{Kind: batch.SourceBase64, Value: "eA=="}},
+		{ID: "no-engine", Format: trifirma.FormatCAdESASiCS, Source: batch.Source{Kind: batch.SourceBase64, Value: "eA=="}},
 		{ID: "too-big", Format: trifirma.FormatNONE, Source: batch.Source{Kind: batch.SourceBase64, Value: b64.EncodeStd(make([]byte, 1001))}},
 		{ID: "text", Format: trifirma.FormatNONE, Source: batch.ClassifyDatasource("texto plano")},
 		{ID: "file-url", Format: trifirma.FormatNONE, Source: batch.ClassifyDatasource("file:///etc/passwd")},
@@ -296,7 +296,7 @@ func TestEntryErrors(t *testing.T) {
 		t.Fatalf("sessions %+v", p.Sessions)
 	}
 	want := map[string]string{
-		"no-format": "no default format", "no-engine": "no engine for PAdES", "too-big": "the maximum is 1000",
+		"no-format": "no default format", "no-engine": "no engine for CAdES-ASiC-S", "too-big": "the maximum is 1000",
 		"text": "plain-text data sources are disabled", "file-url": "only http and https",
 		"metadata": "not under an allowed prefix", "ref": "could not be retrieved",
 	}
