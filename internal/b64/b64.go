@@ -7,6 +7,7 @@
 package b64
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 )
@@ -16,6 +17,7 @@ var ErrInvalid = errors.New("b64: invalid Base64 input")
 
 var (
 	rawStd = base64.RawStdEncoding
+	rawURL = base64.RawURLEncoding
 )
 
 // EncodeURL returns padded URL-safe Base64 (the reference's encode(x, true)).
@@ -49,7 +51,29 @@ func Decode(src []byte) ([]byte, error) {
 // and ASCII whitespace anywhere. Decoding works in place because the output never overtakes the
 // input. On error the contents of buf are unspecified.
 func DecodeInPlace(buf []byte) (int, error) {
-	// First pass: normalise the alphabet, drop whitespace, strip padding.
+	// Fast path, the common case on the wire: no white space and a single alphabet. The scans
+	// below use the vectorised bytes.IndexByte.
+	if !hasAny(buf, ' ', '\t', '\r', '\n') {
+		data := buf
+		pad := 0
+		for len(data) > 0 && data[len(data)-1] == '=' && pad < 3 {
+			data = data[:len(data)-1]
+			pad++
+		}
+		url := hasAny(data, '-', '_')
+		std := hasAny(data, '+', '/')
+		if !(url && std) && bytes.IndexByte(data, '=') < 0 {
+			if pad > 2 || (pad > 0 && (len(data)+pad)%4 != 0) || len(data)%4 == 1 {
+				return 0, ErrInvalid
+			}
+			enc := rawStd
+			if url {
+				enc = rawURL
+			}
+			return decodeChunks(enc, buf, data)
+		}
+	}
+	// General path: normalise the alphabet, drop white space, strip padding.
 	w := 0
 	pad := 0
 	for _, c := range buf {
@@ -77,16 +101,17 @@ func DecodeInPlace(buf []byte) (int, error) {
 	if w%4 == 1 {
 		return 0, ErrInvalid
 	}
-	// Decode in chunks from the front; output index never exceeds input index.
-	// Process in blocks of 4096 input chars to keep the temporary small.
+	return decodeChunks(rawStd, buf, buf[:w])
+}
+
+// decodeChunks decodes src (a prefix of buf, unpadded) into buf from the front, through a
+// small temporary so the output never overwrites input not yet read.
+func decodeChunks(enc *base64.Encoding, buf, src []byte) (int, error) {
 	var tmp [3072]byte
 	out := 0
-	for in := 0; in < w; {
-		end := in + 4096
-		if end > w {
-			end = w
-		}
-		n, err := rawStd.Decode(tmp[:], buf[in:end])
+	for in := 0; in < len(src); {
+		end := min(in+4096, len(src))
+		n, err := enc.Decode(tmp[:], src[in:end])
 		if err != nil {
 			return 0, ErrInvalid
 		}
@@ -95,4 +120,13 @@ func DecodeInPlace(buf []byte) (int, error) {
 		in = end
 	}
 	return out, nil
+}
+
+func hasAny(b []byte, cs ...byte) bool {
+	for _, c := range cs {
+		if bytes.IndexByte(b, c) >= 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -73,6 +73,11 @@ func FuzzDecode(f *testing.F) {
 		if err != nil || !bytes.Equal(got, again) {
 			t.Fatalf("round trip failed for %q", s)
 		}
+		// The fast path (no white space) and the general path must agree.
+		slow, err := DecodeString(" " + s)
+		if err != nil || !bytes.Equal(got, slow) {
+			t.Fatalf("fast and general paths differ for %q: %x vs %x (%v)", s, got, slow, err)
+		}
 	})
 }
 
