@@ -72,9 +72,8 @@ func base64Field(v string) string {
 
 // base64FieldInPlace is base64Field over a buffer the caller owns.
 func base64FieldInPlace(v []byte) {
-	for i, c := range v {
-		if c == ' ' {
-			v[i] = '+'
-		}
+	for i := bytes.IndexByte(v, ' '); i >= 0; i = bytes.IndexByte(v, ' ') {
+		v[i] = '+'
+		v = v[i+1:]
 	}
 }
