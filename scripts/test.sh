@@ -38,6 +38,8 @@ APT_PACKAGES=(
   redis-server          # relay/redisstore tests (loopback only)
   redis-tools
   ghostscript           # PAdES corpus: PDFs written by Ghostscript's pdfwrite
+  texlive-base          # PAdES corpus: pdftex (plain TeX); ~110 MB installed, ~35 s
+  libreoffice-writer-nogui  # PAdES corpus: soffice --convert-to pdf; ~260 MB installed, ~55 s
 )
 STATICCHECK_VERSION=v0.8.2  # = staticcheck 2026.2.2, builds with Go 1.26
 

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,94 +26,196 @@ func benchSizes() []int {
 	return s
 }
 
-// sha256Time measures one SHA-256 pass over doc (best of three), the baseline of the ratios.
-func sha256Time(doc []byte) time.Duration {
-	best := time.Duration(1 << 62)
-	for i := 0; i < 3; i++ {
-		st := time.Now()
-		sha256.Sum256(doc)
-		best = min(best, time.Since(st))
-	}
-	return best
-}
-
 func benchDoc(size int) []byte {
 	return pdftest.Build(pdftest.Options{Pages: 3, Padding: size})
 }
 
-// allocated runs f once and returns the bytes it allocated: an upper bound of the heap it
-// added on top of the document.
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
+// sha256Pass is the baseline: one crypto/sha256 pass over doc, written in the same 1 MB
+// pieces as the engine's (one call over the whole document cannot be preempted, which makes
+// the garbage collector spin and both sides slower).
+func sha256Pass(doc []byte) {
+	h := sha256.New()
+	for len(doc) > 0 {
+		n := min(len(doc), 1<<20)
+		h.Write(doc[:n])
+		doc = doc[n:]
+	}
+	h.Sum(nil)
+}
+
+// measure runs op b.N times, each followed by one SHA-256 pass over doc, timing both: ns/op is
+// the operation alone and x-sha256 the ratio of the two totals, so that both sides of the ratio
+// see the same load of the (shared) machine.
+func measure(b *testing.B, doc []byte, op func()) {
+	b.Helper()
+	var opT, shaT time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		op()
+		t1 := time.Now()
+		sha256Pass(doc)
+		shaT += time.Since(t1)
+		opT += t1.Sub(t0)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(opT.Nanoseconds())/float64(b.N), "ns/op")
+	b.ReportMetric(float64(opT)/float64(shaT), "x-sha256")
+	b.ReportMetric(float64(len(doc))/(float64(opT.Nanoseconds())/float64(b.N))*1e3, "MB/s")
+}
+
+// heapObjects reads the bytes of heap objects (live, or dead and not yet swept) without
+// stopping the world.
+func heapObjects(s []metrics.Sample) uint64 {
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// peakHeap runs f once and returns (1) the peak of the heap's object bytes above their level
+// before the call, sampled every 20µs by another goroutine while f runs with the garbage
+// collector on, and (2) an upper bound of that peak: every byte f allocates, counted with the
+// collector off.
+func peakHeap(f func()) (peak, bound uint64) {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	runtime.GC()
+	runtime.GC()
+	base := heapObjects(s)
+	var max uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ss := []metrics.Sample{{Name: s[0].Name}}
+		t := time.NewTicker(20 * time.Microsecond)
+		defer t.Stop()
+		for {
+			if v := heapObjects(ss); v > max {
+				max = v
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	f()
+	if v := heapObjects(s); v > max {
+		max = v
+	}
+	close(stop)
+	wg.Wait()
+	if max > base {
+		peak = max - base
+	}
+	runtime.GC()
+	old := debug.SetGCPercent(-1)
+	var a, b runtime.MemStats
 	runtime.ReadMemStats(&a)
 	f()
 	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
+	debug.SetGCPercent(old)
+	runtime.GC()
+	return peak, b.TotalAlloc - a.TotalAlloc
 }
 
-func BenchmarkPresign(b *testing.B) {
-	pki := testpki.MustGet()
+type benchCase struct {
+	eng  *pades.Engine
+	req  *trifirma.Request
+	td   *trifirma.TriphaseData
+	size int
+}
+
+func newBenchCase(tb testing.TB, size int) *benchCase {
+	pki := testpki.Get(tb)
 	eng := pades.New(pades.Config{})
+	alg := trifirma.SignatureAlgorithm{Hash: crypto.SHA256, Key: trifirma.KeyRSA}
+	doc := benchDoc(size)
+	req := &trifirma.Request{Operation: trifirma.OpSign, Document: doc, Chain: pki.RSA.Chain, Algorithm: alg, Time: fixedTime}
+	td, err := eng.Presign(ctx, req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pre, _ := td.Signs[0].Bytes("PRE")
+	sig, err := pki.RSA.Key.Sign(nil, alg.Digest(pre), alg.SignerOpts())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	td.Signs[0].Set("PK1", trifirma.EncodeStd(sig))
+	return &benchCase{eng: eng, req: req, td: td, size: len(doc)}
+}
+
+func (c *benchCase) presign(tb testing.TB) func() {
+	return func() {
+		if _, err := c.eng.Presign(ctx, c.req); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func (c *benchCase) postsign(tb testing.TB) func() {
+	return func() {
+		if _, err := c.eng.Postsign(ctx, c.req, c.td); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func (c *benchCase) postsignIncremental(tb testing.TB) func() {
+	return func() {
+		if _, err := c.eng.PostsignIncremental(ctx, c.req, c.td); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// benchPhase benchmarks one phase at every size, with its time as a multiple of one SHA-256
+// pass over the same bytes and its peak heap (above the caller's document) as a multiple of
+// the document size.
+func benchPhase(b *testing.B, phase func(*benchCase, testing.TB) func()) {
 	for _, size := range benchSizes() {
-		doc := benchDoc(size)
+		c := newBenchCase(b, size)
 		b.Run(fmt.Sprintf("%dKB", size>>10), func(b *testing.B) {
-			base := sha256Time(doc)
-			req := &trifirma.Request{Operation: trifirma.OpSign, Document: doc, Chain: pki.RSA.Chain,
-				Algorithm: trifirma.SignatureAlgorithm{Hash: crypto.SHA256, Key: trifirma.KeyRSA}, Time: fixedTime}
-			run := func() {
-				if _, err := eng.Presign(ctx, req); err != nil {
-					b.Fatal(err)
-				}
-			}
-			alloc := allocated(run)
-			b.SetBytes(int64(len(doc)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				run()
-			}
-			b.StopTimer()
-			per := b.Elapsed() / time.Duration(b.N)
-			b.ReportMetric(float64(per)/float64(base), "x-sha256")
-			b.ReportMetric(float64(alloc)/float64(len(doc)), "alloc/size")
+			op := phase(c, b)
+			peak, _ := peakHeap(op)
+			measure(b, c.req.Document, op)
+			b.ReportMetric(float64(peak)/float64(c.size), "peakheap/size")
 		})
 	}
 }
 
-func BenchmarkPostsign(b *testing.B) {
-	pki := testpki.MustGet()
-	eng := pades.New(pades.Config{})
-	alg := trifirma.SignatureAlgorithm{Hash: crypto.SHA256, Key: trifirma.KeyRSA}
-	for _, size := range benchSizes() {
-		doc := benchDoc(size)
-		b.Run(fmt.Sprintf("%dKB", size>>10), func(b *testing.B) {
-			req := &trifirma.Request{Operation: trifirma.OpSign, Document: doc, Chain: pki.RSA.Chain, Algorithm: alg, Time: fixedTime}
-			td, err := eng.Presign(ctx, req)
-			if err != nil {
-				b.Fatal(err)
+func BenchmarkPresign(b *testing.B) { benchPhase(b, (*benchCase).presign) }
+
+func BenchmarkPostsign(b *testing.B) { benchPhase(b, (*benchCase).postsign) }
+
+func BenchmarkPostsignIncremental(b *testing.B) { benchPhase(b, (*benchCase).postsignIncremental) }
+
+// TestPeakHeap bounds the memory of each phase: presign and PostsignIncremental hold nothing
+// of the size of the document, Postsign one copy of it (its result). The document itself is
+// the caller's and is not counted.
+func TestPeakHeap(t *testing.T) {
+	sizes := []int{10 << 20}
+	if !testing.Short() {
+		sizes = append(sizes, 200<<20)
+	}
+	for _, size := range sizes {
+		c := newBenchCase(t, size)
+		for _, ph := range []struct {
+			name  string
+			op    func()
+			limit float64
+		}{
+			{"presign", c.presign(t), 0.1},
+			{"postsign", c.postsign(t), 1.1},
+			{"postsign-incremental", c.postsignIncremental(t), 0.1},
+		} {
+			peak, bound := peakHeap(ph.op)
+			t.Logf("%dMB %s: peak heap %.3f× the document (bound %.3f×)", size>>20, ph.name,
+				float64(peak)/float64(c.size), float64(bound)/float64(c.size))
+			if r := float64(bound) / float64(c.size); r > ph.limit {
+				t.Errorf("%dMB %s: allocates %.3f× the document size (limit %.1f×)", size>>20, ph.name, r, ph.limit)
 			}
-			pre, _ := td.Signs[0].Bytes("PRE")
-			sig, err := pki.RSA.Key.Sign(nil, alg.Digest(pre), alg.SignerOpts())
-			if err != nil {
-				b.Fatal(err)
-			}
-			td.Signs[0].Set("PK1", trifirma.EncodeStd(sig))
-			base := sha256Time(doc)
-			run := func() {
-				if _, err := eng.Postsign(ctx, req, td); err != nil {
-					b.Fatal(err)
-				}
-			}
-			alloc := allocated(run)
-			b.SetBytes(int64(len(doc)))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				run()
-			}
-			b.StopTimer()
-			per := b.Elapsed() / time.Duration(b.N)
-			b.ReportMetric(float64(per)/float64(base), "x-sha256")
-			b.ReportMetric(float64(alloc)/float64(len(doc)), "alloc/size")
-		})
+		}
 	}
 }

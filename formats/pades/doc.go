@@ -17,9 +17,23 @@
 //     parameters and the chain, recomputes the digest and the signed attributes and refuses
 //     (wrapping [trifirma.ErrInvalidSession]) when they differ from PRE; it verifies PK1, adds
 //     an optional signature time-stamp ([Config].TSA), assembles the detached CMS with package
-//     cades (no second CMS writer) and writes it into /Contents. The output is the original
-//     bytes followed by the update, built in one buffer of the final size; the ByteRange is
-//     hashed while it is copied.
+//     cades (no second CMS writer) and writes it into /Contents of the update. The output is
+//     the original bytes followed by the update: [Engine.Postsign] copies them once into one
+//     buffer of the final size, [Engine.PostsignIncremental] returns them as a [Signed] value
+//     (io.ReaderAt, io.WriterTo) without copying the document at all.
+//
+// # Cost
+//
+// Each phase reads the document's cross-reference and the few objects it needs (catalog, form,
+// the pages it touches, found through the page tree's /Count), hashes the ByteRange once,
+// straight from the caller's document, and builds the update in memory. Postsign verifies PK1
+// once, before reading the document, and checks what it wrote by reading back the update's own
+// cross-reference section (not the whole output). The signed attributes with a zero digest and
+// the CMS size of a signer are cached per engine, since presign and postsign of one signature
+// compute them from the same inputs. The checks that compare revisions (modified form, shadow
+// attack) run in presign; postsign relies on PRE, which commits to the very bytes presign
+// accepted. Benchmarks in bench_test.go report each phase as a multiple of one SHA-256 pass
+// over the document and its peak heap (TestPeakHeap bounds it).
 //
 // The embedded CMS uses the cades.ProfilePAdES attributes: content-type, message-digest,
 // signing-certificate-v2 (v1 for SHA-1), and the policy (package policy, expPolicy=FirmaAGE),
@@ -54,7 +68,22 @@
 // signatureRubricImage (JPEG), obfuscateCertText and obfuscationMask, doNotUseCertChainOnPostSign,
 // ownerPassword/userPassword, allowSigningCertifiedPdfs (signingCertifiedPdf),
 // allowCosigningUnregisteredSignatures (signingPdfWithUnregisteredSigns), checkSignatures with
-// allowModifiedForm (signingModifiedPdfForm), policy keys and tsaURL (through [Config].TSA).
+// allowModifiedForm (signingModifiedPdfForm), allowShadowAttack and pagesToCheckShadowAttack
+// (pdfShadowAttackSuspect, see below), policy keys and tsaURL (through [Config].TSA).
+//
+// # Shadow attacks
+//
+// A document changed after its newest signature so that its pages show something else (a
+// "shadow attack": content hidden in the signed revision and revealed by a later incremental
+// update, or replaced by one) is refused with the reference's pdfShadowAttackSuspect
+// confirmation; allowShadowAttack=true signs it anyway, allowShadowAttack=false refuses it for
+// good. The reference renders pages and compares the images; this engine compares structure:
+// the number of pages and, on the first pagesToCheckShadowAttack pages (10 by default, "all";
+// capped by [Config].MaxShadowAttackPages, 10 by default), each page's boxes and rotation and,
+// deeply and by value, everything the page dictionary reaches (content streams, resources,
+// annotations and their appearance streams) and its inherited resources. Updates that leave the
+// checked pages alone (metadata, a document security store, a later signature) pass; field
+// values are left to checkSignatures/allowModifiedForm.
 //
 // # Differences from the reference
 //

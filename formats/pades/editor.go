@@ -195,7 +195,7 @@ func toUserSpace(p pdf.Page, r rect) pdf.Array {
 }
 
 // newField creates the signature field (and its widgets on the requested pages).
-func (e *editor) newField(ctx context.Context, fields []*field, pages []pdf.Page, o *options, sigRef pdf.Ref, text string, img *jpegImage) (pdf.Ref, error) {
+func (e *editor) newField(ctx context.Context, fields []*field, ps *pageSet, o *options, sigRef pdf.Ref, text string, img *jpegImage) (pdf.Ref, error) {
 	name := uniqueFieldName(fields)
 	type target struct {
 		page pdf.Page
@@ -203,46 +203,74 @@ func (e *editor) newField(ctx context.Context, fields []*field, pages []pdf.Page
 	}
 	var targets []target
 	if o.rect != nil {
-		nums, err := pageSpec(o.pagesSpec, o.hasPagesSpec, len(pages))
+		nums, err := pageSpec(o.pagesSpec, o.hasPagesSpec, ps.count())
 		if err != nil {
 			return pdf.Ref{}, err
 		}
+		page := func(n int) (pdf.Page, error) { return ps.get(n) }
 		if len(nums) == 1 && nums[0] == 0 {
-			np, err := e.appendPage(pages)
+			first, err := ps.get(1)
 			if err != nil {
 				return pdf.Ref{}, err
 			}
-			pages = append(pages, np)
-			nums[0] = len(pages)
+			np, err := e.appendPage(first)
+			if err != nil {
+				return pdf.Ref{}, err
+			}
+			nums[0] = ps.count() + 1
+			page = func(int) (pdf.Page, error) { return np, nil }
 		}
 		rc := *o.rect
-		var kept []int
+		if len(nums) > 8 {
+			// Many pages: one walk of the tree is cheaper than a descent per page.
+			if _, err := ps.list(); err != nil {
+				return pdf.Ref{}, err
+			}
+		}
+		var kept []pdf.Page
 		for _, n := range nums {
-			vb := visualBox(pages[n-1])
+			if n%64 == 0 {
+				if err := ctx.Err(); err != nil {
+					return pdf.Ref{}, err
+				}
+			}
+			p, err := page(n)
+			if err != nil {
+				return pdf.Ref{}, err
+			}
+			vb := visualBox(p)
 			if rc.llx >= vb[2] || rc.lly >= vb[3] || rc.urx <= vb[0] || rc.ury <= vb[1] {
 				continue
 			}
-			kept = append(kept, n)
+			kept = append(kept, p)
 		}
 		if len(kept) == 0 {
-			vb := visualBox(pages[nums[0]-1])
+			p, err := page(nums[0])
+			if err != nil {
+				return pdf.Ref{}, err
+			}
+			vb := visualBox(p)
 			return pdf.Ref{}, bad("the signature rectangle [%s %s %s %s] lies outside page %d (%s x %s points)",
 				num(rc.llx), num(rc.lly), num(rc.urx), num(rc.ury), nums[0], num(vb.Width()), num(vb.Height()))
 		}
 		// As the reference: clip the top and right edges to the first page.
-		vb := visualBox(pages[kept[0]-1])
+		vb := visualBox(kept[0])
 		rc.urx = min(rc.urx, vb[2])
 		rc.ury = min(rc.ury, vb[3])
-		for _, n := range kept {
-			targets = append(targets, target{pages[n-1], rc})
+		for _, p := range kept {
+			targets = append(targets, target{p, rc})
 		}
+	}
+	first, err := ps.get(1)
+	if err != nil {
+		return pdf.Ref{}, err
 	}
 	fieldDict := pdf.NewDict("FT", pdf.Name("Sig"), "T", pdf.String(pdfText(name)), "V", sigRef)
 	widgetDict := func(t *target) *pdf.Dict {
 		w := pdf.NewDict("Type", pdf.Name("Annot"), "Subtype", pdf.Name("Widget"), "F", int64(132))
 		if t == nil {
 			w.Set("Rect", pdf.Array{int64(0), int64(0), int64(0), int64(0)})
-			w.Set("P", pages[0].Ref)
+			w.Set("P", first.Ref)
 			return w
 		}
 		w.Set("Rect", toUserSpace(t.page, t.r))
@@ -252,7 +280,7 @@ func (e *editor) newField(ctx context.Context, fields []*field, pages []pdf.Page
 		return w
 	}
 	var t *target
-	annotPage := pages[0].Ref
+	annotPage := first.Ref
 	if len(targets) > 0 {
 		t = &targets[0]
 		annotPage = t.page.Ref
@@ -293,7 +321,7 @@ func (e *editor) newField(ctx context.Context, fields []*field, pages []pdf.Page
 }
 
 // appendPage adds a blank page with the size of page 1 at the end of the document.
-func (e *editor) appendPage(pages []pdf.Page) (pdf.Page, error) {
+func (e *editor) appendPage(first pdf.Page) (pdf.Page, error) {
 	cat, _, err := e.r.Catalog()
 	if err != nil {
 		return pdf.Page{}, err
@@ -306,7 +334,7 @@ func (e *editor) appendPage(pages []pdf.Page) (pdf.Page, error) {
 	if root == nil {
 		return pdf.Page{}, fmt.Errorf("%w: the page tree root is not a dictionary", trifirma.ErrInvalidDocument)
 	}
-	vb := visualBox(pages[0])
+	vb := visualBox(first)
 	mb := pdf.Rect{0, 0, vb.Width(), vb.Height()}
 	pd := pdf.NewDict("Type", pdf.Name("Page"), "Parent", rootRef,
 		"MediaBox", pdf.Array{mb[0], mb[1], mb[2], mb[3]}, "Resources", pdf.NewDict())
@@ -321,7 +349,7 @@ func (e *editor) appendPage(pages []pdf.Page) (pdf.Page, error) {
 }
 
 // signExistingField signs into the empty signature field named o.field.
-func (e *editor) signExistingField(fields []*field, pages []pdf.Page, o *options, sigRef pdf.Ref, text string, img *jpegImage) error {
+func (e *editor) signExistingField(fields []*field, ps *pageSet, o *options, sigRef pdf.Ref, text string, img *jpegImage) error {
 	var f *field
 	for _, c := range fields {
 		if c.name == o.field {
@@ -340,6 +368,10 @@ func (e *editor) signExistingField(fields []*field, pages []pdf.Page, o *options
 	}
 	if f.ref.Num == 0 {
 		return fmt.Errorf("%w: signature field %q is a direct object and cannot be updated", trifirma.ErrInvalidDocument, o.field)
+	}
+	pages, err := ps.list()
+	if err != nil {
+		return err
 	}
 	pageOf := func(w *pdf.Dict, wref pdf.Ref) (pdf.Page, bool) {
 		if pr, ok := w.Get("P").(pdf.Ref); ok {

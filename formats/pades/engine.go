@@ -6,17 +6,20 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // the default signing-time zone must not depend on the host
 
 	"github.com/trifirma/trifirma"
 	"github.com/trifirma/trifirma/formats/cades"
-	"github.com/trifirma/trifirma/internal/pdf"
 	"github.com/trifirma/trifirma/policy"
 )
 
@@ -33,6 +36,13 @@ type Config struct {
 	TSA cades.TSAFunc
 	// Logger receives warnings; nil means slog.Default().
 	Logger *slog.Logger
+	// MaxShadowAttackPages caps the pages the shadow-attack check compares (the reference
+	// server's maxPagesToCheckShadowAttack): 0 means its default, 10; a negative value means
+	// no cap. The request's pagesToCheckShadowAttack (10 by default, "all") can only lower it.
+	MaxShadowAttackPages int
+	// NoShadowAttackCheck disables the shadow-attack check (the reference server's
+	// maxPagesToCheckShadowAttack=0).
+	NoShadowAttackCheck bool
 }
 
 // Engine is the PAdES engine. It is safe for concurrent use.
@@ -40,6 +50,56 @@ type Engine struct {
 	cfg Config
 	loc *time.Location
 	log *slog.Logger
+
+	// signers caches, per signer and request parameters, the signed attributes with a zeroed
+	// digest and the size of the CMS: presign and postsign of one signature compute them from
+	// the same inputs, and encoding them is a large part of the fixed cost of each phase.
+	mu      sync.Mutex
+	signers map[[32]byte]signerInfo
+}
+
+type signerInfo struct {
+	template []byte // read-only once cached
+	cmsSize  int
+}
+
+const maxSigners = 1024
+
+// signerKey identifies everything the signed attributes and the CMS size depend on: the
+// algorithm, the (expanded) extra parameters and the chain.
+func signerKey(params trifirma.Params, req *trifirma.Request) ([32]byte, error) {
+	h := sha256.New()
+	var n [8]byte
+	put := func(v uint64) {
+		binary.BigEndian.PutUint64(n[:], v)
+		h.Write(n[:])
+	}
+	blob := func(b []byte) {
+		put(uint64(len(b)))
+		h.Write(b)
+	}
+	put(uint64(req.Algorithm.Hash))
+	put(uint64(req.Algorithm.Key))
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	put(uint64(len(keys)))
+	for _, k := range keys {
+		blob([]byte(k))
+		blob([]byte(params[k]))
+	}
+	put(uint64(len(req.Chain)))
+	for _, c := range req.Chain {
+		if c == nil {
+			return [32]byte{}, fmt.Errorf("%w: a certificate of the chain is missing", trifirma.ErrInvalidCertificate)
+		}
+		blob(c.Raw)
+	}
+	var key [32]byte
+	h.Sum(key[:0])
+	return key, nil
 }
 
 // New returns a PAdES engine.
@@ -65,8 +125,45 @@ type request struct {
 	params   trifirma.Params
 	opts     *options
 	attrs    *cades.AttributeOptions
+	template []byte // the signed attributes with an all-zero message digest
 	reserved int
 	stamp    bool
+}
+
+// signedAttributes returns the signed attributes over digest: the template with the digest in
+// place of its zeros (DER orders the SET OF attributes by their type before any digest byte
+// is compared, so the order cannot change), or, should the template not have exactly one
+// message-digest attribute, a fresh encoding.
+func (rq *request) signedAttributes(digest []byte) ([]byte, error) {
+	if out, ok := withDigest(rq.template, digest); ok {
+		return out, nil
+	}
+	rq.attrs.MessageDigest = digest
+	return cades.SignedAttributes(rq.attrs)
+}
+
+// messageDigestPrefix is the DER of the message-digest attribute's type
+// (1.2.840.113549.1.9.4) and the SET tag of its value.
+var messageDigestPrefix = []byte{0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04, 0x31}
+
+func withDigest(template, digest []byte) ([]byte, bool) {
+	i := bytes.Index(template, messageDigestPrefix)
+	if i < 0 || bytes.Contains(template[i+1:], messageDigestPrefix) {
+		return nil, false
+	}
+	v := i + len(messageDigestPrefix)
+	n := len(digest)
+	if v+3+n > len(template) || int(template[v]) != n+2 || template[v+1] != 0x04 || int(template[v+2]) != n {
+		return nil, false
+	}
+	for _, c := range template[v+3 : v+3+n] {
+		if c != 0 {
+			return nil, false
+		}
+	}
+	out := bytes.Clone(template)
+	copy(out[v+3:], digest)
+	return out, true
 }
 
 func (e *Engine) prepare(ctx context.Context, req *trifirma.Request) (*request, error) {
@@ -93,6 +190,9 @@ func (e *Engine) prepare(ctx context.Context, req *trifirma.Request) (*request, 
 	}
 	o, err := parseOptions(params)
 	if err != nil {
+		return nil, err
+	}
+	if o.shadowPages, err = e.shadowPages(params); err != nil {
 		return nil, err
 	}
 	attrs, err := cades.OptionsFromParams(params, cades.ProfilePAdES)
@@ -134,18 +234,36 @@ func maxSignatureLen(cert *x509.Certificate) int {
 // CMS this request produces (chain, attributes, longest signature value) plus room for a
 // time-stamp token when one will be added.
 func (e *Engine) reservedSize(rq *request, req *trifirma.Request) (int, error) {
-	a := *rq.attrs
-	a.MessageDigest = make([]byte, req.Algorithm.Hash.Size())
-	attrs, err := cades.SignedAttributes(&a)
+	key, err := signerKey(rq.params, req)
 	if err != nil {
 		return 0, err
 	}
-	sig := bytes.Repeat([]byte{0xff}, maxSignatureLen(req.Chain[0]))
-	cmsDER, err := cades.AssembleDetached(&cades.DetachedOptions{SignedAttrs: attrs, Signature: sig, Algorithm: req.Algorithm, Chain: req.Chain})
-	if err != nil {
-		return 0, err
+	e.mu.Lock()
+	c, ok := e.signers[key]
+	e.mu.Unlock()
+	if !ok {
+		a := *rq.attrs
+		a.MessageDigest = make([]byte, req.Algorithm.Hash.Size())
+		attrs, err := cades.SignedAttributes(&a)
+		if err != nil {
+			return 0, err
+		}
+		sig := bytes.Repeat([]byte{0xff}, maxSignatureLen(req.Chain[0]))
+		cmsDER, err := cades.AssembleDetached(&cades.DetachedOptions{SignedAttrs: attrs, Signature: sig, Algorithm: req.Algorithm, Chain: req.Chain})
+		if err != nil {
+			return 0, err
+		}
+		c = signerInfo{template: attrs, cmsSize: len(cmsDER)}
+		e.mu.Lock()
+		if e.signers == nil || len(e.signers) >= maxSigners {
+			e.signers = map[[32]byte]signerInfo{}
+		}
+		e.signers[key] = c
+		e.mu.Unlock()
 	}
-	need := len(cmsDER) + 64
+	rq.template = c.template
+	size := c.cmsSize
+	need := size + 64
 	if rq.stamp {
 		need += tsaReserve
 	}
@@ -166,13 +284,13 @@ func (e *Engine) Presign(ctx context.Context, req *trifirma.Request) (*trifirma.
 		return nil, err
 	}
 	when := req.SigningTime()
+	rq.opts.revisionChecks = true
 	rv, err := build(ctx, &buildInput{doc: req.Document, params: rq.params, opts: rq.opts, chain: req.Chain,
 		when: when, reserved: rq.reserved, loc: e.loc})
 	if err != nil {
 		return nil, err
 	}
-	rq.attrs.MessageDigest = rv.digest(req.Algorithm.Hash)
-	pre, err := cades.SignedAttributes(rq.attrs)
+	pre, err := rq.signedAttributes(rv.digest(req.Algorithm.Hash))
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +307,22 @@ func (e *Engine) Presign(ctx context.Context, req *trifirma.Request) (*trifirma.
 }
 
 // Postsign rebuilds the revision from the document, TIME and PID, checks that it is the one
-// PRE commits to, and inserts the CMS.
+// PRE commits to, and inserts the CMS. The result is one new buffer holding the document
+// followed by the update; [Engine.PostsignIncremental] returns the same PDF without copying
+// the document.
 func (e *Engine) Postsign(ctx context.Context, req *trifirma.Request, session *trifirma.TriphaseData) ([]byte, error) {
+	s, err := e.PostsignIncremental(ctx, req, session)
+	if err != nil {
+		return nil, err
+	}
+	return s.Bytes(), nil
+}
+
+// PostsignIncremental is [Engine.Postsign] without the final copy: the signed PDF is returned
+// as the caller's document followed by the incremental update that carries the signature
+// (readable with io.ReaderAt, io.WriterTo or [Signed.Update]). The [Signed] value refers to
+// req.Document, which must stay unchanged while it is used.
+func (e *Engine) PostsignIncremental(ctx context.Context, req *trifirma.Request, session *trifirma.TriphaseData) (*Signed, error) {
 	rq, err := e.prepare(ctx, req)
 	if err != nil {
 		return nil, err
@@ -225,22 +357,24 @@ func (e *Engine) Postsign(ctx context.Context, req *trifirma.Request, session *t
 	if err != nil {
 		return nil, err
 	}
+	// PK1 must sign PRE: checked once, here, before the document is read. (Running it on
+	// another core while the document is hashed was measured slower: on the shared machine the
+	// two cores are siblings and the hash slows down by more than the check costs.)
+	if err := trifirma.VerifySignature(req.Chain[0], req.Algorithm, pre, pk1); err != nil {
+		return nil, err
+	}
 	rv, err := build(ctx, &buildInput{doc: req.Document, params: rq.params, opts: rq.opts, chain: req.Chain,
 		when: when, id: id, reserved: rq.reserved, loc: e.loc})
 	if err != nil {
 		return nil, err
 	}
-	out, digest := rv.copyAndDigest(req.Algorithm.Hash)
-	rq.attrs.MessageDigest = digest
-	attrs, err := cades.SignedAttributes(rq.attrs)
+	digest := rv.digest(req.Algorithm.Hash)
+	attrs, err := rq.signedAttributes(digest)
 	if err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(attrs, pre) {
 		return nil, fmt.Errorf("%w: PRE does not match the revision rebuilt from the document, TIME and PID (different document, parameters or certificate)", trifirma.ErrInvalidSession)
-	}
-	if err := trifirma.VerifySignature(req.Chain[0], req.Algorithm, pre, pk1); err != nil {
-		return nil, err
 	}
 	var unsigned []cades.Attribute
 	if rq.stamp {
@@ -263,25 +397,23 @@ func (e *Engine) Postsign(ctx context.Context, req *trifirma.Request, session *t
 	if len(cmsDER) > rv.reserved {
 		return nil, fmt.Errorf("%w: the CMS signature (%d bytes) does not fit the %d bytes reserved in the PDF (%s)", trifirma.ErrInvalidParams, len(cmsDER), rv.reserved, ParamReservedSize)
 	}
-	rv.insert(out, cmsDER)
-	if err := selfCheck(ctx, out, rq.opts, rv); err != nil {
+	rv.insert(cmsDER)
+	if err := selfCheck(ctx, rv); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return &Signed{doc: rv.doc, upd: rv.upd}, nil
 }
 
-// selfCheck re-reads the output's newest cross-reference section: it must open without repair
-// and name the signature placed where the ByteRange says.
-func selfCheck(ctx context.Context, out []byte, o *options, rv *revision) error {
-	r, err := pdf.OpenBytes(ctx, out, &pdf.Options{Passwords: o.passwords, AllowEmptyPassword: true})
-	if err != nil {
+// selfCheck reads the update back as a reader of the signed file would, without re-reading
+// the document: the update's cross-reference section must parse, chain to the document's and
+// place every new object where it is, and the ByteRange must frame /Contents and end with the
+// file. The cost is proportional to the update, not to the document.
+func selfCheck(ctx context.Context, rv *revision) error {
+	if err := rv.r.VerifyUpdate(ctx, rv.upd); err != nil {
 		return fmt.Errorf("%w: the signed PDF does not read back: %v", trifirma.ErrInvalidDocument, err)
 	}
-	if rep, why := r.Repaired(); rep {
-		return fmt.Errorf("%w: the signed PDF's cross-reference is not valid (%s)", trifirma.ErrInvalidDocument, why)
-	}
 	br := rv.byteRange()
-	if br[2]+br[3] != int64(len(out)) || out[br[1]] != '<' || out[br[2]-1] != '>' {
+	if br[2]+br[3] != int64(len(rv.doc)+len(rv.upd)) || rv.upd[rv.cStart] != '<' || rv.upd[rv.cEnd-1] != '>' {
 		return fmt.Errorf("%w: the signed PDF's ByteRange is inconsistent", trifirma.ErrInvalidDocument)
 	}
 	return nil

@@ -493,6 +493,12 @@ func TestRefdataCosign(t *testing.T) {
 				p = trifirma.Params{"signatureField": "Signature10"}
 			case "empty_signature_field.pdf":
 				p = trifirma.Params{"signatureField": "EmptySignatureField"}
+			case "RFE023_shadow_form.pdf":
+				// The reference's shadow-attack case: a text field added to page 1 after the
+				// signature. Refused until the user allows it.
+				_, err := sign(t, doc, pki.RSA, crypto.SHA256, p.Clone())
+				needConfig(t, err, trifirma.NeedShadowAttack, false)
+				p["allowShadowAttack"] = "true"
 			}
 			before := countSignatures(t, doc)
 			out := mustSign(t, doc, pki.RSA, crypto.SHA256, p)

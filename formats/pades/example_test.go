@@ -1,6 +1,7 @@
 package pades_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"fmt"
@@ -63,4 +64,31 @@ func Example_triphase() {
 	// Output:
 	// TIME 1735812000000
 	// true true
+}
+
+// ExampleEngine_PostsignIncremental writes the signed PDF without copying the document: the
+// result is the caller's bytes followed by the update that carries the signature.
+func ExampleEngine_PostsignIncremental() {
+	pki := testpki.MustGet()
+	eng := pades.New(pades.Config{})
+	alg := trifirma.SignatureAlgorithm{Hash: crypto.SHA256, Key: trifirma.KeyRSA}
+	req := &trifirma.Request{Operation: trifirma.OpSign, Format: trifirma.FormatPAdES,
+		Document: pdftest.Build(pdftest.Options{Padding: 1 << 20}), Chain: pki.RSA.Chain, Algorithm: alg}
+	td, err := eng.Presign(context.Background(), req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	pre, _ := td.Signs[0].Bytes(trifirma.ParamPRE)
+	sig, _ := pki.RSA.Key.Sign(nil, alg.Digest(pre), alg.SignerOpts()) // on the device
+	td.Signs[0].Set(trifirma.ParamPK1, trifirma.EncodeStd(sig))
+	signed, err := eng.PostsignIncremental(context.Background(), req, td)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var out bytes.Buffer // a file or an HTTP response in a server
+	n, err := signed.WriteTo(&out)
+	fmt.Println(err == nil, n == signed.Size(), n == int64(len(req.Document)+len(signed.Update())))
+	// Output: true true true
 }

@@ -205,7 +205,9 @@ func docMDPLevel(r *pdf.Reader) int {
 }
 
 // checkDocument applies the reference's confirmations: certified documents, unregistered
-// signatures and (with checkSignatures) form fields changed after the first signature.
+// signatures and, when o.revisionChecks is set, changes after the last signature that alter
+// the pages (shadow attack) and (with checkSignatures) form fields changed after the first
+// signature.
 func checkDocument(ctx context.Context, r *pdf.Reader, doc []byte, p trifirma.Params, o *options, fields []*field, sigs []existingSig) error {
 	if o.certLevel > 0 && len(sigs) > 0 {
 		return bad("%s=%d: a certification signature must be the first signature of the document, which already has %d", ParamCertificationLevel, o.certLevel, len(sigs))
@@ -226,6 +228,9 @@ func checkDocument(ctx context.Context, r *pdf.Reader, doc []byte, p trifirma.Pa
 			}
 		}
 	}
+	if !o.revisionChecks {
+		return nil
+	}
 	if o.checkSigs && len(sigs) > 0 && !strings.EqualFold(strings.TrimSpace(o.allowModForm), "true") {
 		changed, err := formChangedSinceFirstSignature(ctx, r, doc, o, fields, sigs)
 		if err != nil {
@@ -238,7 +243,7 @@ func checkDocument(ctx context.Context, r *pdf.Reader, doc []byte, p trifirma.Pa
 			return e
 		}
 	}
-	return nil
+	return checkShadowAttack(ctx, r, doc, p, o, sigs)
 }
 
 // formChangedSinceFirstSignature compares the values of the non-signature fields in the

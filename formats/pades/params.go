@@ -82,6 +82,13 @@ type options struct {
 	allowModForm  string
 	checkSigs     bool
 	wantTimestamp bool
+	// shadowPages is the number of pages the shadow-attack check compares (0: no check, -1:
+	// all); set by the engine from the request and its configuration.
+	shadowPages int
+	// revisionChecks enables the checks that compare revisions (modified form, shadow attack);
+	// presign runs them, postsign relies on PRE, which commits to the very document presign
+	// accepted.
+	revisionChecks bool
 }
 
 type rect struct{ llx, lly, urx, ury float64 }

@@ -9,7 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +23,7 @@ const byteRangePlaceholder = "[0 0000000000 0000000000 0000000000]"
 // revision is the incremental update that carries one new signature: the original document
 // followed by upd, with the /Contents placeholder at [cStart, cEnd).
 type revision struct {
+	r        *pdf.Reader // the document, as read
 	doc      []byte
 	upd      []byte
 	cStart   int // offset of '<' in upd
@@ -31,39 +32,40 @@ type revision struct {
 	id       pdf.Array
 }
 
-// digest hashes the ByteRange: the whole document, then the update around /Contents.
+// digest hashes the ByteRange in one pass, straight from the caller's document and the update
+// (nothing is copied): the whole document, then the update around /Contents.
 func (rv *revision) digest(h crypto.Hash) []byte {
-	return rv.hashWith(h.New())
-}
-
-func (rv *revision) hashWith(hh hash.Hash) []byte {
-	hh.Write(rv.doc)
+	hh := h.New()
+	writeChunked(hh, rv.doc)
 	hh.Write(rv.upd[:rv.cStart])
 	hh.Write(rv.upd[rv.cEnd:])
 	return hh.Sum(nil)
 }
 
-// copyAndDigest allocates the output (one buffer of the final size), copies the document and
-// the update into it and hashes the ByteRange in the same pass: each chunk is hashed while it
-// is still in the cache, so the document is read from memory once.
-func (rv *revision) copyAndDigest(h crypto.Hash) (out, digest []byte) {
-	const chunk = 256 << 10
-	out = make([]byte, len(rv.doc)+len(rv.upd))
-	hh := h.New()
-	for i := 0; i < len(rv.doc); i += chunk {
-		j := min(i+chunk, len(rv.doc))
-		copy(out[i:j], rv.doc[i:j])
-		hh.Write(out[i:j])
+// chunk is the piece size of long hashing and copying loops. The assembly of SHA-2 and of
+// memmove cannot be preempted: one call over a 200 MB document keeps the garbage collector
+// spinning on the other core, trying to stop the goroutine, for the whole pass (measured: a
+// third of the CPU). Between chunks the goroutine can be stopped.
+const chunk = 1 << 20
+
+func writeChunked(w io.Writer, b []byte) {
+	for len(b) > 0 {
+		n := min(len(b), chunk)
+		w.Write(b[:n])
+		b = b[n:]
 	}
-	copy(out[len(rv.doc):], rv.upd)
-	hh.Write(rv.upd[:rv.cStart])
-	hh.Write(rv.upd[rv.cEnd:])
-	return out, hh.Sum(nil)
 }
 
-// insert writes the CMS in hex into the /Contents placeholder of out.
-func (rv *revision) insert(out, cmsDER []byte) {
-	hex.Encode(out[len(rv.doc)+rv.cStart+1:], cmsDER)
+// copyChunked copies src into dst (len(dst) >= len(src)) in preemptible pieces.
+func copyChunked(dst, src []byte) {
+	for i := 0; i < len(src); i += chunk {
+		copy(dst[i:min(i+chunk, len(src))], src[i:])
+	}
+}
+
+// insert writes the CMS in hex into the /Contents placeholder of the update.
+func (rv *revision) insert(cmsDER []byte) {
+	hex.Encode(rv.upd[rv.cStart+1:], cmsDER)
 }
 
 // byteRange returns the ByteRange values.
@@ -139,9 +141,9 @@ func build(ctx context.Context, in *buildInput) (*revision, error) {
 	if err := checkDocument(ctx, r, in.doc, in.params, o, fields, sigs); err != nil {
 		return nil, err
 	}
-	pages, err := r.Pages(ctx)
+	pages, err := newPageSet(ctx, r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", trifirma.ErrInvalidDocument, err)
+		return nil, err
 	}
 	cat, catRef, err := r.Catalog()
 	if err != nil {
@@ -176,9 +178,9 @@ func build(ctx context.Context, in *buildInput) (*revision, error) {
 			"TransformParams", pdf.NewDict("Type", pdf.Name("TransformParams"), "P", int64(o.certLevel), "V", pdf.Name("1.2")))})
 	}
 	placeholder := make([]byte, 2*in.reserved+2)
-	placeholder[0] = '<'
-	for i := 1; i < len(placeholder)-1; i++ {
-		placeholder[i] = '0'
+	placeholder[0], placeholder[1] = '<', '0'
+	for n := 1; n < len(placeholder)-2; n *= 2 {
+		copy(placeholder[1+n:len(placeholder)-1], placeholder[1:1+n])
 	}
 	placeholder[len(placeholder)-1] = '>'
 	sig.Set("ByteRange", pdf.Marker{ID: "br", Body: []byte(byteRangePlaceholder)})
@@ -192,14 +194,16 @@ func build(ctx context.Context, in *buildInput) (*revision, error) {
 			return nil, err
 		}
 	}
+	// The text is only laid out when something shows it.
 	text := ""
-	if o.layer2 != nil {
-		text = *o.layer2
-	} else if img == nil {
-		text = defaultLayer2Text(o.reason != "", o.location != "")
+	if o.rect != nil || (o.hasField && strings.TrimSpace(o.field) != "") {
+		if o.layer2 != nil {
+			text = *o.layer2
+		} else if img == nil {
+			text = defaultLayer2Text(o.reason != "", o.location != "")
+		}
+		text = layerText(text, signer, when, o)
 	}
-	text = layerText(text, signer, when, o)
-
 	newField := true
 	if o.hasField && strings.TrimSpace(o.field) != "" {
 		newField = false
@@ -225,7 +229,7 @@ func build(ctx context.Context, in *buildInput) (*revision, error) {
 	} else if err := checkID(r, id); err != nil {
 		return nil, err
 	}
-	upd, lay, err := u.Bytes(pdf.WriteOptions{ID: id})
+	upd, lay, err := u.Bytes(pdf.WriteOptions{ID: id, SizeHint: len(placeholder) + 8<<10})
 	if err != nil {
 		return nil, fmt.Errorf("%w: writing the update: %v", trifirma.ErrInvalidDocument, err)
 	}
@@ -234,7 +238,7 @@ func build(ctx context.Context, in *buildInput) (*revision, error) {
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("%w: signature placeholders missing from the update", trifirma.ErrInvalidDocument)
 	}
-	rv := &revision{doc: in.doc, upd: upd, cStart: cOff, cEnd: cOff + len(placeholder), reserved: in.reserved, id: id}
+	rv := &revision{r: r, doc: in.doc, upd: upd, cStart: cOff, cEnd: cOff + len(placeholder), reserved: in.reserved, id: id}
 	br := rv.byteRange()
 	s := fmt.Sprintf("[%d %d %d %d", br[0], br[1], br[2], br[3])
 	if len(s)+1 > len(byteRangePlaceholder) {

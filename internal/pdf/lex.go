@@ -27,6 +27,8 @@ type lexer struct {
 	b    []byte
 	pos  int
 	base int64
+	// short is set when parsing failed because the data ended (a larger window may succeed).
+	short bool
 }
 
 func (l *lexer) eof() bool { return l.pos >= len(l.b) }
@@ -100,6 +102,7 @@ func (l *lexer) object(depth int) (Object, error) {
 	}
 	l.skipWS()
 	if l.eof() {
+		l.short = true
 		return nil, l.errf("unexpected end of data")
 	}
 	c := l.b[l.pos]
@@ -123,6 +126,7 @@ func (l *lexer) object(depth int) (Object, error) {
 		for {
 			l.skipWS()
 			if l.eof() {
+				l.short = true
 				return nil, l.errf("unterminated array")
 			}
 			if l.b[l.pos] == ']' {
@@ -263,6 +267,9 @@ func (l *lexer) name() Name {
 	}
 	raw := l.b[s:l.pos]
 	if plain {
+		if n, ok := commonNames[string(raw)]; ok {
+			return n
+		}
 		return Name(raw)
 	}
 	out := make([]byte, 0, len(raw))
@@ -305,6 +312,7 @@ func (l *lexer) literal() (Object, error) {
 			out = append(out, '\n')
 		case '\\':
 			if l.pos >= len(l.b) {
+				l.short = true
 				return nil, l.errf("unterminated string")
 			}
 			e := l.b[l.pos]
@@ -341,12 +349,14 @@ func (l *lexer) literal() (Object, error) {
 			out = append(out, c)
 		}
 	}
+	l.short = true
 	return nil, l.errf("unterminated string")
 }
 
 func (l *lexer) hex() (Object, error) {
 	end := bytes.IndexByte(l.b[l.pos:], '>')
 	if end < 0 {
+		l.short = true
 		return nil, l.errf("unterminated hex string")
 	}
 	raw := l.b[l.pos : l.pos+end]
@@ -377,15 +387,28 @@ func (l *lexer) hex() (Object, error) {
 }
 
 func (l *lexer) dict(depth int) (Object, error) {
-	d := &Dict{}
+	// Entries are gathered first (on the stack for small dictionaries) and copied once into
+	// slices of the exact size; a later duplicate key replaces the earlier value, in place.
+	var kbuf [16]Name
+	var vbuf [16]Object
+	keys, vals := kbuf[:0], vbuf[:0]
+	var index map[Name]int // for large dictionaries: duplicate detection without a quadratic scan
 	for {
 		l.skipWS()
 		if l.eof() {
+			l.short = true
 			return nil, l.errf("unterminated dictionary")
 		}
 		if l.b[l.pos] == '>' {
 			if l.pos+1 < len(l.b) && l.b[l.pos+1] == '>' {
 				l.pos += 2
+				d := &Dict{keys: make([]Name, 0, len(keys)), vals: make([]Object, 0, len(keys))}
+				for i, k := range keys {
+					if vals[i] != nil { // a null value is an absent key
+						d.keys = append(d.keys, k)
+						d.vals = append(d.vals, vals[i])
+					}
+				}
 				return d, nil
 			}
 			return nil, l.errf("unexpected '>' in dictionary")
@@ -404,6 +427,56 @@ func (l *lexer) dict(depth int) (Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.Set(k, v)
+		dup := -1
+		if index != nil {
+			if i, ok := index[k]; ok {
+				dup = i
+			}
+		} else {
+			for i, ek := range keys {
+				if ek == k {
+					dup = i
+					break
+				}
+			}
+		}
+		if dup >= 0 {
+			vals[dup] = v
+			continue
+		}
+		keys = append(keys, k)
+		vals = append(vals, v)
+		if index == nil && len(keys) > 32 {
+			index = make(map[Name]int, 64)
+			for i, ek := range keys {
+				index[ek] = i
+			}
+		} else if index != nil {
+			index[k] = len(keys) - 1
+		}
 	}
 }
+
+// commonNames are names interned so that parsing them allocates nothing.
+var commonNames = func() map[string]Name {
+	m := map[string]Name{}
+	for _, n := range []Name{"Type", "Subtype", "Length", "Filter", "DecodeParms", "FlateDecode",
+		"Root", "Info", "ID", "Size", "Prev", "Encrypt", "XRefStm", "XRef", "W", "Index", "ObjStm", "N",
+		"First", "Extends", "Catalog", "Pages", "Page", "Kids", "Count", "Parent", "MediaBox",
+		"CropBox", "Rotate", "Resources", "Contents", "Annots", "Font", "XObject", "ProcSet",
+		"ExtGState", "ColorSpace", "Pattern", "Shading", "Properties", "Annot", "Widget", "Rect",
+		"P", "F", "AP", "AS", "FT", "T", "V", "Ff", "DA", "DR", "MK", "Sig", "Tx", "Btn", "Ch",
+		"AcroForm", "Fields", "SigFlags", "NeedAppearances", "Perms", "DocMDP", "UR", "UR3",
+		"Metadata", "Names", "Outlines", "Dests", "OpenAction", "Lang", "MarkInfo", "StructTreeRoot",
+		"Version", "Filter", "SubFilter", "ByteRange", "Reference", "M", "Name", "Reason",
+		"Location", "ContactInfo", "BaseFont", "Encoding", "FirstChar", "LastChar", "Widths",
+		"FontDescriptor", "WinAnsiEncoding", "Type1", "TrueType", "Type0", "Form", "Image",
+		"BBox", "Matrix", "Width", "Height", "BitsPerComponent", "DeviceRGB", "DeviceGray",
+		"Predictor", "Columns", "Colors", "Producer", "Creator", "CreationDate", "ModDate",
+		"Title", "Author", "Subject", "Keywords", "Trapped", "Group", "S", "CS", "I", "K", "Border",
+		"Link", "A", "URI", "D", "Dest", "Next", "Last", "Prev", "Parent", "Linearized", "L", "H",
+		"O", "E", "Tabs", "StructParents", "Annots", "Nums", "PageLabels"} {
+		m[string(n)] = n
+	}
+	return m
+}()

@@ -73,7 +73,7 @@ type Dict struct {
 
 // NewDict returns a dictionary built from alternating keys and values.
 func NewDict(kv ...any) *Dict {
-	d := &Dict{}
+	d := &Dict{keys: make([]Name, 0, len(kv)/2), vals: make([]Object, 0, len(kv)/2)}
 	for i := 0; i+1 < len(kv); i += 2 {
 		var k Name
 		switch t := kv[i].(type) {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 )
 
@@ -38,10 +40,10 @@ func (f XRefForm) String() string {
 }
 
 type entry struct {
-	typ uint8 // 0 free or absent, 1 in file, 2 in object stream
-	gen uint16
-	off int64 // type 1: byte offset; type 2: object stream number
-	idx int   // type 2: index in the object stream
+	off int64  // type 1: byte offset; type 2: object stream number
+	idx int32  // type 2: index in the object stream
+	gen uint16 // type 1: generation
+	typ uint8  // 0 free or absent, 1 in file, 2 in object stream; 0x80: set by a section
 }
 
 // Options configure [Open].
@@ -57,9 +59,10 @@ type Options struct {
 
 // Reader reads a PDF document. It is not safe for concurrent use.
 type Reader struct {
-	ra   io.ReaderAt
-	data []byte // whole file when memory-backed
-	size int64
+	ra    io.ReaderAt
+	data  []byte // whole file when memory-backed (from offset shift on)
+	shift int64  // file offset of data[0] (non-zero only for VerifyUpdate's reader)
+	size  int64
 
 	version   string
 	xref      []entry
@@ -74,9 +77,13 @@ type Reader struct {
 
 	crypt      *crypt
 	encryptRef Ref
-	cache      map[int]Object
-	objStms    map[int]*objStm
-	resolving  map[int]bool
+	// implausible is the first in-use object number refused by objNumLimit (0: none).
+	implausible int
+	// objLimit overrides objNumLimit (VerifyUpdate reads an update with its document's).
+	objLimit  int
+	cache     map[int]Object
+	objStms   map[int]*objStm
+	resolving map[int]bool
 }
 
 type objStm struct {
@@ -145,14 +152,17 @@ func (r *Reader) Compressed(num int) bool {
 
 // window returns up to n bytes at off.
 func (r *Reader) window(off, n int64) ([]byte, error) {
-	if off < 0 || off > r.size {
+	if off < r.shift || off > r.size {
 		return nil, malformed("offset %d outside the %d-byte file", off, r.size)
+	}
+	if n < 0 {
+		n = 0
 	}
 	if off+n > r.size {
 		n = r.size - off
 	}
 	if r.data != nil {
-		return r.data[off : off+n], nil
+		return r.data[off-r.shift : off-r.shift+n], nil
 	}
 	buf := make([]byte, n)
 	m, err := r.ra.ReadAt(buf, off)
@@ -230,11 +240,8 @@ func (r *Reader) findEOF() error {
 	const chunk = 4096
 	end := r.size
 	// Skip trailing white space and NULs.
-	for end > 0 {
-		s := end - chunk
-		if s < 0 {
-			s = 0
-		}
+	for end > r.shift {
+		s := max(end-chunk, r.shift)
 		w, err := r.window(s, end-s)
 		if err != nil {
 			return err
@@ -248,7 +255,7 @@ func (r *Reader) findEOF() error {
 			break
 		}
 	}
-	if end >= 5 {
+	if end-r.shift >= 5 {
 		w, err := r.window(end-5, 5)
 		if err != nil {
 			return err
@@ -259,10 +266,7 @@ func (r *Reader) findEOF() error {
 		}
 	}
 	// Not at the end: find out whether there is a %%EOF followed by garbage.
-	s := r.size - 1<<20
-	if s < 0 {
-		s = 0
-	}
+	s := max(r.size-1<<20, r.shift)
 	w, err := r.window(s, r.size-s)
 	if err != nil {
 		return err
@@ -325,14 +329,14 @@ func (r *Reader) readXRefChain(ctx context.Context) error {
 	if r.trailer.Get("Root") == nil {
 		return malformed("the trailer has no /Root")
 	}
+	if r.implausible > 0 {
+		return malformed("the cross-reference lists object %d, implausible in a file of %d bytes", r.implausible, r.size)
+	}
 	return nil
 }
 
 func (r *Reader) findStartXRef() (int64, error) {
-	s := r.eofEnd - 1024
-	if s < 0 {
-		s = 0
-	}
+	s := max(r.eofEnd-1024, r.shift)
 	w, err := r.window(s, r.eofEnd-s)
 	if err != nil {
 		return 0, err
@@ -352,8 +356,41 @@ func (r *Reader) findStartXRef() (int64, error) {
 	return n, nil
 }
 
+// decodeLimit bounds the decoded size of this document's object and cross-reference streams:
+// 256 MB, and at most 32 times the file size (at least 16 MB), so that a small file cannot
+// expand into gigabytes.
+func (r *Reader) decodeLimit() int {
+	return int(min(int64(maxDecoded), max(16<<20, 32*r.size)))
+}
+
+// objNumLimit is the highest object number accepted in this document: the PDF limit, and at
+// most one object per two bytes of file (beyond any real document; it bounds the memory a
+// small hostile file can make the cross-reference take).
+func (r *Reader) objNumLimit() int {
+	if r.objLimit > 0 {
+		return r.objLimit
+	}
+	return int(min(int64(maxObjNum), max(1<<16, r.size/2)))
+}
+
+// growXRef makes room for object numbers up to num in one allocation.
+func (r *Reader) growXRef(num int) {
+	if num > r.objNumLimit() || num < len(r.xref) {
+		return
+	}
+	nx := make([]entry, num+1)
+	copy(nx, r.xref)
+	r.xref = nx
+}
+
 func (r *Reader) setEntry(num int, e entry, override bool) {
-	if num <= 0 || num > maxObjNum {
+	if num <= 0 {
+		return
+	}
+	if num > r.objNumLimit() {
+		if e.typ != 0 && r.implausible == 0 {
+			r.implausible = num
+		}
 		return
 	}
 	if num >= len(r.xref) {
@@ -361,8 +398,8 @@ func (r *Reader) setEntry(num int, e entry, override bool) {
 		if n < num+1 {
 			n = num + 1
 		}
-		if n > maxObjNum+1 {
-			n = maxObjNum + 1
+		if lim := r.objNumLimit() + 1; n > lim {
+			n = lim
 		}
 		nx := make([]entry, num+1, n)
 		copy(nx, r.xref)
@@ -470,6 +507,7 @@ func (r *Reader) parseTable(w []byte, base int64, final bool) (*Dict, error) {
 			}
 			return nil, l.errf("cross-reference subsection of %d entries is truncated", count)
 		}
+		pend = slices.Grow(pend, int(count))
 		for i := int64(0); i < count; i++ {
 			o, ok1 := l.readInt()
 			g, ok2 := l.readInt()
@@ -503,7 +541,7 @@ func (r *Reader) parseTable(w []byte, base int64, final bool) (*Dict, error) {
 	}
 	obj, err := l.object(0)
 	if err != nil {
-		if !final {
+		if !final && l.short {
 			return nil, errShort
 		}
 		return nil, err
@@ -511,6 +549,9 @@ func (r *Reader) parseTable(w []byte, base int64, final bool) (*Dict, error) {
 	t, ok := obj.(*Dict)
 	if !ok {
 		return nil, malformed("trailer at %d is not a dictionary", base)
+	}
+	if len(pend) > 0 {
+		r.growXRef(pend[len(pend)-1].num)
 	}
 	for _, p := range pend {
 		r.setEntry(p.num, p.e, false)
@@ -532,7 +573,7 @@ func (r *Reader) readXRefStream(off int64, hybrid bool) (*Dict, error) {
 	if tp, _ := s.Dict.Get("Type").(Name); tp != "XRef" {
 		return nil, malformed("object at %d is not a cross-reference stream", off)
 	}
-	data, err := r.decodeStream(s, maxDecoded)
+	data, err := r.decodeStream(s, r.decodeLimit())
 	if err != nil {
 		return nil, fmt.Errorf("cross-reference stream at %d: %w", off, err)
 	}
@@ -607,7 +648,10 @@ func (r *Reader) readXRefStream(off int64, hybrid bool) (*Dict, error) {
 				if f2 <= 0 || f2 > maxObjNum {
 					continue
 				}
-				e = entry{typ: 2, off: f2, idx: int(f3)}
+				if f3 > math.MaxInt32 {
+					continue
+				}
+				e = entry{typ: 2, off: f2, idx: int32(f3)}
 			default:
 				continue // reserved types are ignored
 			}
@@ -688,10 +732,14 @@ func (r *Reader) parseIndirect(w []byte, base int64, wantNum int, dec *Ref, fina
 	}
 	obj, err := l.object(0)
 	if err != nil {
-		if !final {
+		if !final && l.short {
 			return 0, 0, nil, errShort
 		}
 		return 0, 0, nil, err
+	}
+	if !final && len(l.b)-l.pos < 64 {
+		// The object may go on past the window (a number cut short, the stream keyword).
+		return 0, 0, nil, errShort
 	}
 	d, isDict := obj.(*Dict)
 	if isDict && l.keyword("stream") {
@@ -812,7 +860,7 @@ func (r *Reader) Object(num int) (Object, error) {
 		}
 		obj = o
 	case 2:
-		o, err := r.compressed(num, int(e.off), e.idx)
+		o, err := r.compressed(num, int(e.off), int(e.idx))
 		if err != nil {
 			return nil, err
 		}
@@ -864,7 +912,7 @@ func (r *Reader) loadObjStm(num int) (*objStm, error) {
 	if !ok {
 		return nil, malformed("object %d is not an object stream", num)
 	}
-	data, err := r.decodeStream(s, maxDecoded)
+	data, err := r.decodeStream(s, r.decodeLimit())
 	if err != nil {
 		return nil, fmt.Errorf("object stream %d: %w", num, err)
 	}

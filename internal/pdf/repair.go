@@ -13,6 +13,7 @@ func (r *Reader) repair(ctx context.Context, reason string) error {
 	r.objStms = map[int]*objStm{}
 	r.resolving = map[int]bool{}
 	r.crypt = nil
+	r.implausible = 0
 	r.hybrid = false
 	r.repaired = true
 	r.repairMsg = reason
@@ -106,7 +107,7 @@ func (r *Reader) repair(ctx context.Context, reason string) error {
 		}
 		for k, num := range os.nums {
 			if num > 0 && num <= maxObjNum && (num >= len(r.xref) || r.xref[num].kind() == 0) {
-				r.setEntry(num, entry{typ: 2, off: int64(sn), idx: k}, true)
+				r.setEntry(num, entry{typ: 2, off: int64(sn), idx: int32(k)}, true)
 			}
 		}
 	}
@@ -201,7 +202,7 @@ func (r *Reader) streamEnd(s *Stream, hdrOff int64) int64 {
 		return 0
 	}
 	// s.Data is a sub-slice of r.data for memory-backed files.
-	off := int64(cap(r.data) - cap(s.Data))
+	off := r.shift + int64(cap(r.data)-cap(s.Data))
 	if off < hdrOff || off > r.size {
 		return 0
 	}

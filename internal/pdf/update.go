@@ -1,6 +1,8 @@
 package pdf
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -23,7 +25,9 @@ type Update struct {
 // NewUpdate starts an incremental update of the document.
 func (r *Reader) NewUpdate() *Update {
 	next := len(r.xref)
-	if sz, ok := Int(r.trailer.Get("Size")); ok && sz > int64(next) && sz <= maxObjNum {
+	// A /Size beyond what the document can hold (see objNumLimit) is not followed: the new
+	// objects would be numbered where no reader looks for them.
+	if sz, ok := Int(r.trailer.Get("Size")); ok && sz > int64(next) && sz <= int64(r.objNumLimit()) {
 		next = int(sz)
 	}
 	if next < 1 {
@@ -77,6 +81,9 @@ type Layout struct {
 type WriteOptions struct {
 	// ID is the new trailer /ID array (two strings); nil keeps the document's.
 	ID Array
+	// SizeHint is the expected size of the update (its buffer is allocated once when the
+	// hint is right); 0 means no hint.
+	SizeHint int
 }
 
 func (u *Update) gen(num int) int {
@@ -91,7 +98,7 @@ func (u *Update) Bytes(opts WriteOptions) ([]byte, *Layout, error) {
 	r := u.r
 	base := r.size
 	lay := &Layout{Markers: map[string]int{}}
-	var b []byte
+	b := make([]byte, 0, max(opts.SizeHint, 0))
 	if last, err := r.window(r.size-1, 1); err != nil || len(last) == 0 || (last[0] != '\n' && last[0] != '\r') {
 		b = append(b, '\n')
 	}
@@ -386,4 +393,84 @@ func (w *objWriter) str(s []byte, hex bool) {
 		return
 	}
 	w.b = appendString(w.b, s)
+}
+
+// VerifyUpdate checks upd, the bytes of an update of this document (as returned by
+// [Update.Bytes]), as a reader would find them once appended to the document, reading only the
+// update: its startxref must point at its own cross-reference section, which must parse; every
+// object the section places in the update must have its header there; the trailer
+// must keep /Root and /Encrypt and chain to the document's section with /Prev (or, after a
+// repair, list every object of the document where the document has it).
+func (r *Reader) VerifyUpdate(ctx context.Context, upd []byte) error {
+	base := r.size
+	nr := &Reader{ra: bytes.NewReader(upd), data: upd, shift: base, size: base + int64(len(upd)),
+		cache: map[int]Object{}, objStms: map[int]*objStm{}, resolving: map[int]bool{}}
+	if err := nr.findEOF(); err != nil {
+		return fmt.Errorf("update: %w", err)
+	}
+	sx, err := nr.findStartXRef()
+	if err != nil {
+		return fmt.Errorf("update: %w", err)
+	}
+	if sx < base {
+		return malformed("update: startxref %d points before the update (at %d)", sx, base)
+	}
+	nr.objLimit = r.objNumLimit()
+	trailer, _, err := nr.readSection(sx, true)
+	if err != nil {
+		return fmt.Errorf("update: %w", err)
+	}
+	if nr.implausible > 0 {
+		return malformed("update: object %d is beyond the object numbers this document can hold", nr.implausible)
+	}
+	for _, k := range []Name{"Root", "Encrypt"} {
+		if !sameValue(trailer.Get(k), r.trailer.Get(k)) {
+			return malformed("update: the trailer's /%s differs from the document's", k)
+		}
+	}
+	size, _ := Int(trailer.Get("Size"))
+	prev, hasPrev := Int(trailer.Get("Prev"))
+	if r.repaired {
+		if hasPrev {
+			return malformed("update: a complete cross-reference section must not have /Prev")
+		}
+	} else if !hasPrev || prev != r.startxref {
+		return malformed("update: trailer /Prev is %d, the document's section is at %d", prev, r.startxref)
+	}
+	for num := 1; num < len(nr.xref); num++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e := nr.xref[num]
+		if !e.set() || e.kind() == 0 {
+			continue
+		}
+		if int64(num) >= size {
+			return malformed("update: object %d is beyond the trailer's /Size %d", num, size)
+		}
+		if e.kind() == 1 && e.off >= base {
+			// The header only: the objects were written by [Update.Bytes] from parsed values.
+			w, err := nr.window(e.off, 40)
+			if err != nil {
+				return fmt.Errorf("update: object %d: %w", num, err)
+			}
+			l := &lexer{b: w}
+			n, ok1 := l.readInt()
+			g, ok2 := l.readInt()
+			if !ok1 || !ok2 || !l.keyword("obj") || int(n) != num || int(g) != int(e.gen) {
+				return malformed("update: the entry of object %d (offset %d) does not point at its header", num, e.off)
+			}
+			continue
+		}
+		// An entry into the document itself (complete sections only) must be the document's.
+		if !r.repaired || num >= len(r.xref) || r.xref[num].kind() != e.kind() || r.xref[num].off != e.off {
+			return malformed("update: the entry of object %d does not match the document", num)
+		}
+	}
+	return nil
+}
+
+// sameValue compares two trailer values (references, or anything by its serialisation).
+func sameValue(a, b Object) bool {
+	return bytes.Equal(Append(nil, a), Append(nil, b))
 }

@@ -300,3 +300,25 @@ func deflate(b []byte) []byte {
 	w.Close()
 	return out.Bytes()
 }
+
+// Raw builds a document from literal object bodies: objs[i] is the text between
+// "i+1 0 obj" and "endobj" (a stream body carries its own dictionary, "stream" and
+// "endstream"). It writes a classic cross-reference table and a trailer with /Size and
+// /Root 1 0 R followed by extra (e.g. "/Prev 9"); the entries are right, whatever the objects
+// say, so that tests can aim hostile content at the parser rather than at the repair.
+func Raw(objs []string, extra string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	offs := make([]int, len(objs))
+	for i, body := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, body)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<</Size %d/Root 1 0 R%s>>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, extra, xref)
+	return b.Bytes()
+}
