@@ -180,21 +180,9 @@ func unescape(s string) (string, error) {
 			if j+4 >= len(s) {
 				return "", fmt.Errorf("%w: truncated \\u escape", ErrSyntax)
 			}
-			var r rune
-			for k := 1; k <= 4; k++ {
-				h := s[j+k]
-				var d byte
-				switch {
-				case h >= '0' && h <= '9':
-					d = h - '0'
-				case h >= 'a' && h <= 'f':
-					d = h - 'a' + 10
-				case h >= 'A' && h <= 'F':
-					d = h - 'A' + 10
-				default:
-					return "", fmt.Errorf("%w: malformed \\uxxxx encoding", ErrSyntax)
-				}
-				r = r<<4 | rune(d)
+			r, ok := hex4(s[j+1 : j+5])
+			if !ok {
+				return "", fmt.Errorf("%w: malformed \\uxxxx encoding", ErrSyntax)
 			}
 			j += 4
 			// Combine UTF-16 surrogate pairs written as two escapes.
