@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trifirma/trifirma/internal/validate"
 )
 
 func testServer(t *testing.T) *httptest.Server {
@@ -51,6 +53,16 @@ func TestSignAgainstServe(t *testing.T) {
 	if strings.Contains(stderr.String(), "created demo key") {
 		t.Fatal("demo key recreated")
 	}
+	// A CAdES signature made the same way is checked by validators we did not write.
+	if code := run(context.Background(), []string{"sign", "-url", ts.URL + signerPrefix + "/SignatureService",
+		"-in", in, "-format", "CAdES", "-param", "mode=implicit", "-demo-dir", filepath.Join(dir, "demo")}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("CAdES sign: %s", stderr.String())
+	}
+	sig, err := os.ReadFile(in + ".csig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate.CAdES(t, sig, validate.Options{Signers: 1})
 }
 
 func TestUsageErrors(t *testing.T) {
