@@ -179,6 +179,14 @@ func ParseTriphaseData(data []byte) (*TriphaseData, error) {
 	if len(data) > MaxSessionSize {
 		return nil, fmt.Errorf("%w: %d bytes exceeds the %d-byte limit", ErrInvalidSession, len(data), MaxSessionSize)
 	}
+	if td, ok := parseTriphaseDataFast(data); ok {
+		return td, nil
+	}
+	return parseTriphaseDataXML(data)
+}
+
+// parseTriphaseDataXML is the general parser behind ParseTriphaseData.
+func parseTriphaseDataXML(data []byte) (*TriphaseData, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.Entity = nil
