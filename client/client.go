@@ -199,7 +199,10 @@ func (c *Client) call(ctx context.Context, body []byte) (string, error) {
 	}
 	defer resp.Body.Close()
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(resp.Body, MaxResponseSize+1))
+	if resp.ContentLength > 0 && resp.ContentLength <= MaxResponseSize {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxResponseSize+1))
 	if err != nil {
 		return "", err
 	}

@@ -12,11 +12,12 @@ import (
 type chainCache struct {
 	mu  sync.Mutex
 	max int
+	sep string
 	m   map[string][]*x509.Certificate
 }
 
-func newChainCache(max int) *chainCache {
-	return &chainCache{max: max, m: make(map[string][]*x509.Certificate)}
+func newChainCache(max int, sep string) *chainCache {
+	return &chainCache{max: max, sep: sep, m: make(map[string][]*x509.Certificate)}
 }
 
 // parse returns the chain for the sep-joined Base64 DER list v, parsing it on a miss.
@@ -24,7 +25,10 @@ func (c *chainCache) parse(v, sep string) ([]*x509.Certificate, error) {
 	if c == nil || len(v) > 64<<10 {
 		return parseCertParam(v, sep)
 	}
-	key := sep + v
+	if sep != c.sep {
+		return parseCertParam(v, sep)
+	}
+	key := v
 	c.mu.Lock()
 	chain, ok := c.m[key]
 	c.mu.Unlock()

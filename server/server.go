@@ -88,7 +88,7 @@ func New(cfg Config) (*Server, error) {
 		post:  &postsign.Postsigner{Engines: cfg.Engines, Sealer: cfg.Sealer, VerificationKey: cfg.VerificationKey},
 		docs:  cfg.Documents,
 		log:   cfg.Logger,
-		certs: newChainCache(1024),
+		certs: newChainCache(1024, ","),
 	}, nil
 }
 
