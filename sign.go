@@ -1,7 +1,6 @@
 package trifirma
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -113,7 +112,7 @@ func ParseChain(ders [][]byte) ([]*x509.Certificate, error) {
 	}
 	out := make([]*x509.Certificate, 0, len(ders))
 	for i, d := range ders {
-		c, err := x509.ParseCertificate(bytes.TrimSpace(d))
+		c, err := x509.ParseCertificate(d)
 		if err != nil {
 			return nil, fmt.Errorf("%w: certificate %d is not X.509: %v", ErrInvalidCertificate, i, err)
 		}
