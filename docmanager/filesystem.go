@@ -2,9 +2,7 @@ package docmanager
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/trifirma/trifirma"
+	"github.com/trifirma/trifirma/internal/atomicfile"
 	"github.com/trifirma/trifirma/internal/b64"
 )
 
@@ -118,37 +117,8 @@ func (m *FileSystem) StoreDocument(ctx context.Context, ref string, _ []*x509.Ce
 		return "", fmt.Errorf("docmanager: output directory: %w", err)
 	}
 	defer root.Close()
-	if fi, err := root.Lstat(out); err == nil {
-		if !m.Overwrite {
-			return "", fmt.Errorf("docmanager: %s already exists and overwriting is disabled", out)
-		}
-		if !fi.Mode().IsRegular() {
-			return "", fmt.Errorf("docmanager: %s exists and is not a regular file", out)
-		}
-	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := "." + out + "." + hex.EncodeToString(rnd[:]) + ".tmp"
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("docmanager: creating %s: %w", out, err)
-	}
-	_, werr := f.Write(signature)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = ctx.Err()
-	}
-	if werr == nil {
-		werr = root.Rename(tmp, out)
-	}
-	if werr != nil {
-		_ = root.Remove(tmp)
-		return "", fmt.Errorf("docmanager: writing %s: %w", out, werr)
+	if err := atomicfile.Write(ctx, root, out, signature, 0o600, m.Overwrite); err != nil {
+		return "", fmt.Errorf("docmanager: %w", err)
 	}
 	return b64.EncodeStd([]byte(out)), nil
 }

@@ -12,9 +12,7 @@ package saver
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,6 +24,7 @@ import (
 	"github.com/trifirma/trifirma"
 	"github.com/trifirma/trifirma/batch"
 	"github.com/trifirma/trifirma/batch/fetch"
+	"github.com/trifirma/trifirma/internal/atomicfile"
 )
 
 // Configuration keys of the reference's savers.
@@ -137,44 +136,8 @@ func (s *fileSaver) Save(ctx context.Context, _ *batch.Item, signature []byte) e
 			return fmt.Errorf("saver: creating %s: %w", dir, err)
 		}
 	}
-	if fi, err := root.Lstat(s.name); err == nil {
-		if !s.cfg.Overwrite {
-			return fmt.Errorf("saver: %s already exists", s.name)
-		}
-		if !fi.Mode().IsRegular() {
-			return fmt.Errorf("saver: %s exists and is not a regular file", s.name)
-		}
-	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := path.Join(dir, "."+path.Base(s.name)+"."+hex.EncodeToString(rnd[:])+".tmp")
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.cfg.Perm)
-	if err != nil {
-		return fmt.Errorf("saver: creating %s: %w", s.name, err)
-	}
-	_, werr := f.Write(signature)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = ctx.Err()
-	}
-	if werr == nil {
-		if s.cfg.Overwrite {
-			werr = root.Rename(tmp, s.name)
-		} else {
-			// A hard link never replaces an existing file: no race with a concurrent writer.
-			if werr = root.Link(tmp, s.name); werr == nil {
-				_ = root.Remove(tmp)
-			}
-		}
-	}
-	if werr != nil {
-		_ = root.Remove(tmp)
-		return fmt.Errorf("saver: writing %s: %w", s.name, werr)
+	if err := atomicfile.Write(ctx, root, s.name, signature, s.cfg.Perm, s.cfg.Overwrite); err != nil {
+		return fmt.Errorf("saver: %w", err)
 	}
 	fi, err := root.Lstat(s.name)
 	if err != nil {
