@@ -87,18 +87,16 @@ func (p Params) Int(key string, def int) (int, error) {
 // Digest returns a SHA-256 over a canonical, unambiguous encoding of p (sorted keys,
 // length-prefixed), used to bind a session to the parameters it was computed with.
 func (p Params) Digest() [32]byte {
-	h := sha256.New()
-	var n [8]byte
-	for _, k := range slices.Sorted(maps.Keys(p)) {
-		v := p[k]
-		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
-		h.Write(n[:])
-		h.Write([]byte(k))
-		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
-		h.Write(n[:])
-		h.Write([]byte(v))
+	n := 0
+	for k, v := range p {
+		n += 16 + len(k) + len(v)
 	}
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	b := make([]byte, 0, n)
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.BigEndian.AppendUint64(b, uint64(len(p[k])))
+		b = append(b, p[k]...)
+	}
+	return sha256.Sum256(b)
 }

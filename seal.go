@@ -8,9 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -129,34 +129,33 @@ func (s *Sealer) Open(td *TriphaseData, c SealContext) error {
 }
 
 func (s *Sealer) mac(td *TriphaseData, c SealContext, exp int64) []byte {
-	m := hmac.New(sha256.New, s.key)
-	w := func(str string) { writeField(m, []byte(str)) }
-	w("trifirma-session-seal-v1")
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(exp))
-	m.Write(n[:])
-	w(string(c.Format))
-	w(string(c.Operation))
-	w(c.Algorithm.String())
+	// Everything bound goes into one buffer, each value length-prefixed, and through the HMAC
+	// in one write.
+	bp := sealBuffers.Get().(*[]byte)
+	b := appendField((*bp)[:0], "trifirma-session-seal-v1")
+	b = binary.BigEndian.AppendUint64(b, uint64(exp))
+	b = appendField(b, string(c.Format))
+	b = appendField(b, string(c.Operation))
+	b = appendField(b, c.Algorithm.String())
 	if c.Signer != nil {
 		h := sha256.Sum256(c.Signer.Raw)
-		writeField(m, h[:])
+		b = appendField(b, h[:])
 	} else {
-		w("")
+		b = appendField(b, "")
 	}
 	pd := c.Params.Digest()
-	writeField(m, pd[:])
-	w(strings.TrimSpace(td.Format))
-	binary.BigEndian.PutUint64(n[:], uint64(len(td.Signs)))
-	m.Write(n[:])
+	b = appendField(b, pd[:])
+	b = appendField(b, strings.TrimSpace(td.Format))
+	b = binary.BigEndian.AppendUint64(b, uint64(len(td.Signs)))
+	var ps []Param
 	for _, sd := range td.Signs {
-		w(sd.ID)
-		w(sd.SignID)
+		b = appendField(b, sd.ID)
+		b = appendField(b, sd.SignID)
 		needPre := false
 		if v, ok := sd.Get(ParamNeedPRE); ok && strings.EqualFold(strings.TrimSpace(v), "true") {
 			needPre = true
 		}
-		ps := make([]Param, 0, len(sd.Params))
+		ps = ps[:0]
 		for _, p := range sd.Params {
 			if p.Name == ParamPK1 || p.Name == ParamSeal || (p.Name == ParamPRE && !needPre) {
 				continue
@@ -165,21 +164,28 @@ func (s *Sealer) mac(td *TriphaseData, c SealContext, exp int64) []byte {
 		}
 		// The client re-serialises params in its own (hash-map) order: bind them sorted.
 		slices.SortFunc(ps, func(a, b Param) int { return strings.Compare(a.Name, b.Name) })
-		binary.BigEndian.PutUint64(n[:], uint64(len(ps)))
-		m.Write(n[:])
+		b = binary.BigEndian.AppendUint64(b, uint64(len(ps)))
 		for _, p := range ps {
-			w(p.Name)
-			w(strings.TrimSpace(p.Value))
+			b = appendField(b, p.Name)
+			b = appendField(b, strings.TrimSpace(p.Value))
 		}
+	}
+	m := hmac.New(sha256.New, s.key)
+	m.Write(b)
+	if cap(b) <= 256<<10 {
+		*bp = b[:0]
+		sealBuffers.Put(bp)
 	}
 	return m.Sum(nil)
 }
 
-func writeField(h hash.Hash, b []byte) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-	h.Write(n[:])
-	h.Write(b)
+// sealBuffers recycles the buffers [Sealer.mac] serialises into.
+var sealBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// appendField appends v with its length (8 bytes, big-endian) in front.
+func appendField[T string | []byte](b []byte, v T) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(v)))
+	return append(b, v...)
 }
 
 // ReferenceHMAC computes the reference implementation's optional per-firma integrity code

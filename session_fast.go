@@ -158,7 +158,7 @@ func (p *fastParser) element(depth int, td *TriphaseData, sign *SignData, param 
 		}
 		raw := p.data[p.i : p.i+end]
 		p.i += end + 1
-		if bytes.IndexByte(raw, '<') >= 0 || bytes.ContainsAny(raw, "\t\n") {
+		if bytes.IndexByte(raw, '<') >= 0 || bytes.IndexByte(raw, '\t') >= 0 || bytes.IndexByte(raw, '\n') >= 0 {
 			return false
 		}
 		v, ok := unescapeFast(raw)

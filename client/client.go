@@ -70,19 +70,26 @@ func (c *Client) Sign(ctx context.Context, r Request, signer crypto.Signer, chai
 
 // SignID is Sign returning the raw NEWID (for document managers whose id is not the signature).
 func (c *Client) SignID(ctx context.Context, r Request, signer crypto.Signer, chain []*x509.Certificate) (string, error) {
-	td, err := c.Presign(ctx, r, chain)
+	// The document travels in both requests: encode it once.
+	doc := base64.URLEncoding.AppendEncode(nil, r.Document)
+	td, err := c.presign(ctx, r, chain, doc)
 	if err != nil {
 		return "", err
 	}
 	if err := SignSession(td, signer, r.Algorithm); err != nil {
 		return "", err
 	}
-	return c.Postsign(ctx, r, chain, td)
+	return c.postsign(ctx, r, chain, td, doc)
 }
 
 // Presign sends op=pre and parses the session.
 func (c *Client) Presign(ctx context.Context, r Request, chain []*x509.Certificate) (*trifirma.TriphaseData, error) {
-	body, err := c.call(ctx, c.form("pre", r, chain, nil))
+	return c.presign(ctx, r, chain, nil)
+}
+
+// presign is Presign with the document already encoded (nil: encode r.Document).
+func (c *Client) presign(ctx context.Context, r Request, chain []*x509.Certificate, doc []byte) (*trifirma.TriphaseData, error) {
+	body, err := c.call(ctx, c.form("pre", r, chain, nil, doc))
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +102,12 @@ func (c *Client) Presign(ctx context.Context, r Request, chain []*x509.Certifica
 
 // Postsign sends op=post with the signed session and returns the NEWID.
 func (c *Client) Postsign(ctx context.Context, r Request, chain []*x509.Certificate, td *trifirma.TriphaseData) (string, error) {
-	body, err := c.call(ctx, c.form("post", r, chain, td))
+	return c.postsign(ctx, r, chain, td, nil)
+}
+
+// postsign is Postsign with the document already encoded (nil: encode r.Document).
+func (c *Client) postsign(ctx context.Context, r Request, chain []*x509.Certificate, td *trifirma.TriphaseData, doc []byte) (string, error) {
+	body, err := c.call(ctx, c.form("post", r, chain, td, doc))
 	if err != nil {
 		return "", err
 	}
@@ -109,7 +121,7 @@ func (c *Client) Postsign(ctx context.Context, r Request, chain []*x509.Certific
 
 // SignSession signs every PRE of td with signer as AutoFirma does (hash + sign of the decoded
 // PRE with the digest of algo, default SHA-512), adds PK1, and drops PRE where NEED_PRE is not
-// true. The value is verified against the signer's public key before it is added.
+// true.
 func SignSession(td *trifirma.TriphaseData, signer crypto.Signer, algo string) error {
 	alg, err := trifirma.ComposeAlgorithm(algo, signer.Public())
 	if err != nil {
@@ -132,8 +144,9 @@ func SignSession(td *trifirma.TriphaseData, signer crypto.Signer, algo string) e
 	return nil
 }
 
-// form builds the unencoded k=v body the Java clients send, in one allocation.
-func (c *Client) form(op string, r Request, chain []*x509.Certificate, td *trifirma.TriphaseData) []byte {
+// form builds the unencoded k=v body the Java clients send, in one allocation. doc is the
+// document already in URL-safe Base64, or nil to encode r.Document.
+func (c *Client) form(op string, r Request, chain []*x509.Certificate, td *trifirma.TriphaseData, doc []byte) []byte {
 	cop := r.Operation
 	if cop == "" {
 		cop = trifirma.OpSign
@@ -147,7 +160,11 @@ func (c *Client) form(op string, r Request, chain []*x509.Certificate, td *trifi
 	if len(r.Params) > 0 {
 		params = r.Params.Encode()
 	}
-	n := 64 + len(op) + len(cop) + len(r.Format) + len(r.Algorithm) + enc.EncodedLen(len(r.Document)) +
+	docLen := len(doc)
+	if doc == nil {
+		docLen = enc.EncodedLen(len(r.Document))
+	}
+	n := 64 + len(op) + len(cop) + len(r.Format) + len(r.Algorithm) + docLen +
 		enc.EncodedLen(len(session)) + len(params)
 	for _, cert := range chain {
 		n += enc.EncodedLen(len(cert.Raw)) + 1
@@ -175,7 +192,11 @@ func (c *Client) form(op string, r Request, chain []*x509.Certificate, td *trifi
 		b = appendB64(b, session)
 	}
 	b = append(b, "&doc="...)
-	b = appendB64(b, r.Document)
+	if doc != nil {
+		b = append(b, doc...)
+	} else {
+		b = appendB64(b, r.Document)
+	}
 	if params != "" {
 		b = append(b, "&params="+params...)
 	}

@@ -43,7 +43,7 @@ func ParseForm(body []byte) (map[string][]byte, error) {
 		if !ok {
 			continue
 		}
-		if bytes.ContainsAny(v, "%+") {
+		if bytes.IndexByte(v, '%') >= 0 || bytes.IndexByte(v, '+') >= 0 {
 			dv, err := javaURLDecode(string(v))
 			if err != nil {
 				return nil, fmt.Errorf("server: parameter %q: %w", k, err)

@@ -143,13 +143,49 @@ func SignatureAlgorithm(h crypto.Hash, ecdsa bool) ([]byte, error) {
 
 // OIDElem returns the DER OBJECT IDENTIFIER element of oid.
 func OIDElem(oid asn1.ObjectIdentifier) *Elem {
-	b, err := asn1.Marshal(oid)
-	if err != nil {
+	b, ok := appendOID(make([]byte, 0, 2+len(oid)*2), oid)
+	if !ok {
 		// Only malformed identifiers (first arc > 2, fewer than two arcs) fail; callers pass
 		// constants or identifiers parsed from DER.
 		return Raw([]byte{TagOID, 0})
 	}
 	return Raw(b)
+}
+
+// appendOID appends the DER encoding of oid (tag, length, contents) to b, as asn1.Marshal
+// would, without reflection.
+func appendOID(b []byte, oid asn1.ObjectIdentifier) ([]byte, bool) {
+	if len(oid) < 2 || oid[0] < 0 || oid[0] > 2 || oid[1] < 0 || (oid[0] < 2 && oid[1] >= 40) {
+		return b, false
+	}
+	start := len(b)
+	b = append(b, TagOID, 0)
+	b = appendBase128(b, oid[0]*40+oid[1])
+	for _, arc := range oid[2:] {
+		if arc < 0 {
+			return b[:start], false
+		}
+		b = appendBase128(b, arc)
+	}
+	n := len(b) - start - 2
+	if n > 127 {
+		return b[:start], false
+	}
+	b[start+1] = byte(n)
+	return b, true
+}
+
+// appendBase128 appends v in base 128, most significant group first, high bit set on all but
+// the last byte.
+func appendBase128(b []byte, v int) []byte {
+	var tmp [10]byte
+	i := len(tmp) - 1
+	tmp[i] = byte(v & 0x7f)
+	for v >>= 7; v > 0; v >>= 7 {
+		i--
+		tmp[i] = byte(v&0x7f) | 0x80
+	}
+	return append(b, tmp[i:]...)
 }
 
 // Null returns the DER NULL element.
