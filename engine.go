@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -62,6 +64,81 @@ func (r *Request) SigningTime() time.Time {
 type Engine interface {
 	Presign(ctx context.Context, req *Request) (*TriphaseData, error)
 	Postsign(ctx context.Context, req *Request, session *TriphaseData) ([]byte, error)
+}
+
+// Signature is a signed document that is written out rather than held in one buffer: a
+// PAdES result, for instance, is the caller's document followed by the incremental update that
+// carries the signature, and copying a large PDF only to send or store it would double the
+// memory a request needs.
+type Signature interface {
+	io.WriterTo
+	// Size is the number of bytes WriteTo writes.
+	Size() int64
+}
+
+// BytesSignature is a [Signature] held in one buffer.
+type BytesSignature []byte
+
+// WriteTo writes the signature to w.
+func (b BytesSignature) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(b)
+	return int64(n), err
+}
+
+// Size is len(b).
+func (b BytesSignature) Size() int64 { return int64(len(b)) }
+
+// SignatureBytes returns s in one buffer: s itself when it is a [BytesSignature], a new copy
+// otherwise.
+func SignatureBytes(s Signature) ([]byte, error) {
+	if b, ok := s.(BytesSignature); ok {
+		return b, nil
+	}
+	n := s.Size()
+	if n < 0 || n > int64(maxInt) {
+		return nil, fmt.Errorf("trifirma: signature of %d bytes does not fit in memory", n)
+	}
+	w := &fixedWriter{b: make([]byte, 0, n)}
+	if _, err := s.WriteTo(w); err != nil {
+		return nil, err
+	}
+	if int64(len(w.b)) != n {
+		return nil, fmt.Errorf("trifirma: signature wrote %d bytes, announced %d", len(w.b), n)
+	}
+	return w.b, nil
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// fixedWriter appends to a buffer that must not grow beyond its capacity.
+type fixedWriter struct{ b []byte }
+
+func (w *fixedWriter) Write(p []byte) (int, error) {
+	if len(p) > cap(w.b)-len(w.b) {
+		return 0, errors.New("trifirma: signature longer than its announced size")
+	}
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// StreamingPostsigner is implemented by engines that can return their postsign result without
+// copying the document ([formats/pades]). It has the same contract as [Engine.Postsign]; the
+// result may refer to req.Document, which must then stay unchanged while it is used. The
+// postsign package, the server and the batch signer use it when an engine has it.
+type StreamingPostsigner interface {
+	PostsignStream(ctx context.Context, req *Request, session *TriphaseData) (Signature, error)
+}
+
+// PostsignStream runs e's postsign, through [StreamingPostsigner] when e implements it.
+func PostsignStream(ctx context.Context, e Engine, req *Request, session *TriphaseData) (Signature, error) {
+	if s, ok := e.(StreamingPostsigner); ok {
+		return s.PostsignStream(ctx, req, session)
+	}
+	b, err := e.Postsign(ctx, req, session)
+	if err != nil {
+		return nil, err
+	}
+	return BytesSignature(b), nil
 }
 
 // Registry maps formats to engines.

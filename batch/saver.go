@@ -16,8 +16,10 @@ import (
 // serves one entry of one batch run: Rollback undoes what the same instance's Save did.
 // Implementations must not keep signature after Save returns.
 type Saver interface {
-	// Save stores signature. On error nothing must be left behind.
-	Save(ctx context.Context, item *Item, signature []byte) error
+	// Save stores signature (written out with its WriteTo: a PAdES signature is the entry's
+	// document followed by its incremental update, never copied into one buffer). On error
+	// nothing must be left behind.
+	Save(ctx context.Context, item *Item, signature trifirma.Signature) error
 	// Rollback undoes a successful Save (transactional batches). Savers that cannot undo
 	// return an error wrapping [ErrRollbackUnsupported].
 	Rollback(ctx context.Context, item *Item) error
@@ -87,7 +89,8 @@ func (r *SaverRegistry) New(class string, config trifirma.Params) (Saver, error)
 	return s, nil
 }
 
-// managerSaver stores through a document manager (the JSON batch): StoreDocument with the
+// managerSaver stores through a document manager (the JSON batch): StoreDocument (or
+// docmanager.SignatureStorer's StoreSignature) with the
 // entry's datareference and parameters plus "format", Rollback through docmanager.Rollbacker.
 type managerSaver struct {
 	m      docmanager.Manager
@@ -96,8 +99,8 @@ type managerSaver struct {
 	newID  string
 }
 
-func (s *managerSaver) Save(ctx context.Context, item *Item, signature []byte) error {
-	id, err := s.m.StoreDocument(ctx, item.Source.Value, s.chain, signature, s.params)
+func (s *managerSaver) Save(ctx context.Context, item *Item, signature trifirma.Signature) error {
+	id, err := docmanager.StoreSignature(ctx, s.m, item.Source.Value, s.chain, signature, s.params)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trifirma/trifirma"
@@ -109,26 +110,23 @@ func (s *Signer) phase(ctx context.Context, b *Batch) (context.Context, context.
 }
 
 // run calls fn for each index of idx with at most Concurrency calls at once, and stops
-// starting new calls when ctx is done. It returns which indices were started.
+// starting new calls when ctx is done. It returns which indices were started. The calls run
+// on a pool of long-lived workers (a goroutine per entry would grow a new stack for every
+// signature).
 func (s *Signer) run(ctx context.Context, idx []int, fn func(ctx context.Context, i int)) []bool {
 	started := make([]bool, len(idx))
-	sem := make(chan struct{}, s.cfg.Concurrency)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-loop:
-	for k, i := range idx {
-		select {
-		case <-ctx.Done():
-			break loop
-		case sem <- struct{}{}:
-		}
-		if ctx.Err() != nil {
-			<-sem
-			break
-		}
-		started[k] = true
+	for range min(s.cfg.Concurrency, len(idx)) {
 		wg.Go(func() {
-			defer func() { <-sem }()
-			fn(ctx, i)
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(idx) || ctx.Err() != nil {
+					return
+				}
+				started[k] = true
+				fn(ctx, idx[k])
+			}
 		})
 	}
 	wg.Wait()
@@ -396,13 +394,13 @@ func itemSession(group []*trifirma.SignData) *trifirma.TriphaseData {
 	return td
 }
 
-// postItem assembles one entry's signature.
-func (s *Signer) postItem(ctx context.Context, b *Batch, it *Item, chain []*x509.Certificate, alg trifirma.SignatureAlgorithm, group []*trifirma.SignData) ([]byte, error) {
+// postItem assembles one entry's signature (which may refer to the entry's document).
+func (s *Signer) postItem(ctx context.Context, b *Batch, it *Item, chain []*x509.Certificate, alg trifirma.SignatureAlgorithm, group []*trifirma.SignData) (trifirma.Signature, error) {
 	req, err := s.request(ctx, b, it, chain, alg)
 	if err != nil {
 		return nil, err
 	}
-	return s.cfg.Postsigner.Postsign(ctx, req, itemSession(group))
+	return s.cfg.Postsigner.PostsignStream(ctx, req, itemSession(group))
 }
 
 // saverFor returns the saver of an entry, or nil when nothing is configured to save it.
@@ -529,9 +527,14 @@ func (s *Signer) PostsignWith(ctx context.Context, b *Batch, chain []*x509.Certi
 }
 
 // save stores sig with sv and records the outcome in r.
-func (s *Signer) save(ctx context.Context, it *Item, sv Saver, sig []byte, r *Result, o PostsignOptions) {
+func (s *Signer) save(ctx context.Context, it *Item, sv Saver, sig trifirma.Signature, r *Result, o PostsignOptions) {
 	if sv == nil {
-		r.Code, r.Signature = DoneButNotSavedYet, sig
+		b, err := trifirma.SignatureBytes(sig)
+		if err != nil {
+			r.Code, r.Description = ErrorPost, describe(err)
+			return
+		}
+		r.Code, r.Signature = DoneButNotSavedYet, b
 		return
 	}
 	if err := sv.Save(ctx, it, sig); err != nil {
@@ -621,13 +624,17 @@ func (s *Signer) transactional(ctx context.Context, b *Batch, chain []*x509.Cert
 		sig, err := sp.get(held[i])
 		if err == nil {
 			if savers[i] == nil {
-				res[i].Code, res[i].Signature = DoneButNotSavedYet, sig
-				sp.drop(held[i])
-				held[i] = spooled{}
-				saved[i] = true
-				return
+				var b []byte
+				if b, err = trifirma.SignatureBytes(sig); err == nil {
+					res[i].Code, res[i].Signature = DoneButNotSavedYet, b
+					sp.drop(held[i])
+					held[i] = spooled{}
+					saved[i] = true
+					return
+				}
+			} else {
+				err = savers[i].Save(ctx, it, sig)
 			}
-			err = savers[i].Save(ctx, it, sig)
 		}
 		sp.drop(held[i])
 		held[i] = spooled{}

@@ -2,13 +2,17 @@ package batch
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync"
+
+	"github.com/trifirma/trifirma"
 )
 
 // spool holds the signatures of a transactional batch between their generation and their
 // saving: in memory while the total stays under a budget, then in private temporary files
-// (mode 0600) in dir. Everything is removed by release. Safe for concurrent use.
+// (mode 0600) in dir, written and read back in pieces. Everything is removed by release. Safe
+// for concurrent use.
 type spool struct {
 	dir    string
 	budget int64
@@ -20,22 +24,23 @@ type spool struct {
 
 // spooled is one stored signature.
 type spooled struct {
-	mem  []byte
+	mem  trifirma.Signature
 	path string
-	size int
+	size int64
 }
 
 func newSpool(dir string, budget int64) *spool {
 	return &spool{dir: dir, budget: budget}
 }
 
-// put stores sig (which the caller must not modify afterwards).
-func (s *spool) put(sig []byte) (spooled, error) {
+// put stores sig (whose bytes the caller must not modify afterwards).
+func (s *spool) put(sig trifirma.Signature) (spooled, error) {
+	size := sig.Size()
 	s.mu.Lock()
-	if s.inMem+int64(len(sig)) <= s.budget {
-		s.inMem += int64(len(sig))
+	if s.inMem+size <= s.budget {
+		s.inMem += size
 		s.mu.Unlock()
-		return spooled{mem: sig, size: len(sig)}, nil
+		return spooled{mem: sig, size: size}, nil
 	}
 	s.mu.Unlock()
 	f, err := os.CreateTemp(s.dir, "trifirma-batch-*.sig")
@@ -46,29 +51,51 @@ func (s *spool) put(sig []byte) (spooled, error) {
 	s.mu.Lock()
 	s.files = append(s.files, name)
 	s.mu.Unlock()
-	_, werr := f.Write(sig)
+	n, werr := sig.WriteTo(f)
+	if werr == nil && n != size {
+		werr = fmt.Errorf("the signature wrote %d bytes, announced %d", n, size)
+	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr != nil {
 		return spooled{}, fmt.Errorf("batch: temporary storage: %w", werr)
 	}
-	return spooled{path: name, size: len(sig)}, nil
+	return spooled{path: name, size: size}, nil
 }
 
-// get returns the stored signature.
-func (s *spool) get(e spooled) ([]byte, error) {
+// get returns the stored signature (one spooled to a file is read from it as it is written
+// out).
+func (s *spool) get(e spooled) (trifirma.Signature, error) {
 	if e.path == "" {
 		return e.mem, nil
 	}
-	b, err := os.ReadFile(e.path)
+	fi, err := os.Stat(e.path)
 	if err != nil {
 		return nil, fmt.Errorf("batch: temporary storage: %w", err)
 	}
-	if len(b) != e.size {
+	if fi.Size() != e.size {
 		return nil, fmt.Errorf("batch: temporary storage: %s changed size", e.path)
 	}
-	return b, nil
+	return fileSignature(e), nil
+}
+
+// fileSignature is a signature spooled to a file.
+type fileSignature spooled
+
+func (f fileSignature) Size() int64 { return f.size }
+
+func (f fileSignature) WriteTo(w io.Writer) (int64, error) {
+	r, err := os.Open(f.path)
+	if err != nil {
+		return 0, fmt.Errorf("batch: temporary storage: %w", err)
+	}
+	defer r.Close()
+	n, err := io.Copy(w, io.LimitReader(r, f.size))
+	if err == nil && n != f.size {
+		err = fmt.Errorf("batch: temporary storage: %s is shorter than the signature", f.path)
+	}
+	return n, err
 }
 
 // drop forgets e (removing its file) once it is saved or abandoned.
@@ -78,7 +105,7 @@ func (s *spool) drop(e spooled) {
 		return
 	}
 	s.mu.Lock()
-	s.inMem -= int64(e.size)
+	s.inMem -= e.size
 	s.mu.Unlock()
 }
 

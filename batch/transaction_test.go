@@ -35,7 +35,7 @@ type flaky struct {
 	rolled *atomic.Int32
 }
 
-func (f *flaky) Save(ctx context.Context, it *batch.Item, sig []byte) error {
+func (f *flaky) Save(ctx context.Context, it *batch.Item, sig trifirma.Signature) error {
 	if f.n.Add(1) == f.k {
 		return fmt.Errorf("flaky saver: save number %d fails", f.k)
 	}
@@ -316,7 +316,7 @@ type blocking struct {
 	ready  chan struct{}
 }
 
-func (b *blocking) Save(ctx context.Context, it *batch.Item, sig []byte) error {
+func (b *blocking) Save(ctx context.Context, it *batch.Item, sig trifirma.Signature) error {
 	if b.n.Add(1) == b.k {
 		close(b.ready)
 		<-ctx.Done()

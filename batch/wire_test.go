@@ -58,8 +58,8 @@ func TestStopOnErrorPresign(t *testing.T) {
 
 type discard struct{}
 
-func (discard) Save(context.Context, *batch.Item, []byte) error { return nil }
-func (discard) Rollback(context.Context, *batch.Item) error     { return nil }
+func (discard) Save(context.Context, *batch.Item, trifirma.Signature) error { return nil }
+func (discard) Rollback(context.Context, *batch.Item) error                 { return nil }
 
 // TestTampering: every entry is bound to its own session; a changed PRE, swapped values,
 // changed parameters or a missing firma only affect the entries concerned.

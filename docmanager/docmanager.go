@@ -30,7 +30,28 @@ type Manager interface {
 // w instead of returning it, so a large inline signature is Base64-encoded while it is sent,
 // without a second copy in memory.
 type NewIDWriter interface {
-	WriteNewID(ctx context.Context, w io.Writer, ref string, chain []*x509.Certificate, signature []byte, params trifirma.Params) error
+	WriteNewID(ctx context.Context, w io.Writer, ref string, chain []*x509.Certificate, signature trifirma.Signature, params trifirma.Params) error
+}
+
+// SignatureStorer is an optional capability of a Manager: StoreDocument for a signature that
+// is written out rather than held in one buffer (a PAdES result is the document followed by
+// its incremental update), so that storing it does not copy the document. Callers use it
+// when present and StoreDocument otherwise; both must store the same bytes.
+type SignatureStorer interface {
+	StoreSignature(ctx context.Context, ref string, chain []*x509.Certificate, signature trifirma.Signature, params trifirma.Params) (string, error)
+}
+
+// StoreSignature stores signature with m: through [SignatureStorer] when m has it, otherwise
+// with StoreDocument over the signature's bytes.
+func StoreSignature(ctx context.Context, m Manager, ref string, chain []*x509.Certificate, signature trifirma.Signature, params trifirma.Params) (string, error) {
+	if s, ok := m.(SignatureStorer); ok {
+		return s.StoreSignature(ctx, ref, chain, signature, params)
+	}
+	b, err := trifirma.SignatureBytes(signature)
+	if err != nil {
+		return "", err
+	}
+	return m.StoreDocument(ctx, ref, chain, b, params)
 }
 
 // InPlaceDecoder is an optional capability of a Manager whose reference is the document itself
@@ -91,9 +112,9 @@ func (Inline) StoreDocument(_ context.Context, _ string, _ []*x509.Certificate, 
 }
 
 // WriteNewID streams the padded URL-safe Base64 of signature to w.
-func (Inline) WriteNewID(_ context.Context, w io.Writer, _ string, _ []*x509.Certificate, signature []byte, _ trifirma.Params) error {
+func (Inline) WriteNewID(_ context.Context, w io.Writer, _ string, _ []*x509.Certificate, signature trifirma.Signature, _ trifirma.Params) error {
 	enc := base64.NewEncoder(base64.URLEncoding, w)
-	if _, err := enc.Write(signature); err != nil {
+	if _, err := signature.WriteTo(enc); err != nil {
 		return err
 	}
 	return enc.Close()

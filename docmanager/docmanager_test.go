@@ -3,7 +3,9 @@ package docmanager_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,7 +131,50 @@ func TestInline(t *testing.T) {
 		t.Fatalf("size cap: %v", err)
 	}
 	var buf bytes.Buffer
-	if err := m.WriteNewID(ctx, &buf, "", nil, []byte{0xfb, 0xff}, nil); err != nil || buf.String() != "-_8=" {
+	if err := m.WriteNewID(ctx, &buf, "", nil, trifirma.BytesSignature{0xfb, 0xff}, nil); err != nil || buf.String() != "-_8=" {
 		t.Fatalf("WriteNewID %q %v", buf.String(), err)
+	}
+}
+
+// twoPieces is a streamed signature: a document and its update, written separately.
+type twoPieces struct{ doc, upd []byte }
+
+func (s twoPieces) Size() int64 { return int64(len(s.doc) + len(s.upd)) }
+
+func (s twoPieces) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(s.doc)
+	if err != nil {
+		return int64(n), err
+	}
+	k, err := w.Write(s.upd)
+	return int64(n + k), err
+}
+
+// bytesOnly is a manager without SignatureStorer.
+type bytesOnly struct {
+	docmanager.Inline
+	got []byte
+}
+
+func (m *bytesOnly) StoreDocument(_ context.Context, _ string, _ []*x509.Certificate, sig []byte, _ trifirma.Params) (string, error) {
+	m.got = sig
+	return "ok", nil
+}
+
+// TestStoreSignature: the file system manager streams a signature to its file; a manager
+// without the capability receives the same bytes through StoreDocument.
+func TestStoreSignature(t *testing.T) {
+	ctx := context.Background()
+	sig := twoPieces{doc: []byte("%PDF-1.7 document "), upd: []byte("and its update")}
+	m, _, out := newFS(t)
+	if _, err := docmanager.StoreSignature(ctx, m, ref("doc.pdf"), nil, sig, trifirma.Params{"format": "PAdES"}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "doc.pdf")); string(b) != "%PDF-1.7 document and its update" {
+		t.Fatalf("file content %q", b)
+	}
+	bo := &bytesOnly{}
+	if id, err := docmanager.StoreSignature(ctx, bo, "", nil, sig, nil); err != nil || id != "ok" || string(bo.got) != "%PDF-1.7 document and its update" {
+		t.Fatalf("fallback: %q %v %q", id, err, bo.got)
 	}
 }

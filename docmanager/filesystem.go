@@ -106,7 +106,13 @@ func OutputName(name, format string) string {
 }
 
 // StoreDocument writes signature to OutDir and returns the standard Base64 of its name.
-func (m *FileSystem) StoreDocument(ctx context.Context, ref string, _ []*x509.Certificate, signature []byte, params trifirma.Params) (string, error) {
+func (m *FileSystem) StoreDocument(ctx context.Context, ref string, chain []*x509.Certificate, signature []byte, params trifirma.Params) (string, error) {
+	return m.StoreSignature(ctx, ref, chain, trifirma.BytesSignature(signature), params)
+}
+
+// StoreSignature implements [SignatureStorer]: StoreDocument streaming the signature to the
+// file.
+func (m *FileSystem) StoreSignature(ctx context.Context, ref string, _ []*x509.Certificate, signature trifirma.Signature, params trifirma.Params) (string, error) {
 	name, err := decodeName(ref)
 	if err != nil {
 		return "", err

@@ -44,6 +44,23 @@ func (p *Postsigner) Postsign(ctx context.Context, req *trifirma.Request, sessio
 	return eng.Postsign(ctx, req, session)
 }
 
+// PostsignStream is [Postsigner.Postsign] returning the signature as a [trifirma.Signature]:
+// engines that implement [trifirma.StreamingPostsigner] (PAdES) return it without copying the
+// document, which then must stay unchanged while the result is used.
+func (p *Postsigner) PostsignStream(ctx context.Context, req *trifirma.Request, session *trifirma.TriphaseData) (trifirma.Signature, error) {
+	if err := p.Verify(req, session); err != nil {
+		return nil, err
+	}
+	eng, err := p.Engines.Engine(req.Format)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return trifirma.PostsignStream(ctx, eng, req, session)
+}
+
 // Verify performs the checks Postsign does before the engine runs: the seal, the verification
 // codes and the presence of every PK1. It removes the seal from session.
 func (p *Postsigner) Verify(req *trifirma.Request, session *trifirma.TriphaseData) error {

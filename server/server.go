@@ -340,7 +340,9 @@ func (s *Server) handle(ctx context.Context, w http.ResponseWriter, p *request) 
 		if err != nil {
 			return errResp(19, err)
 		}
-		signed, err := s.post.Postsign(ctx, req, td)
+		// The result may refer to the document (PAdES: the document and its incremental
+		// update), which lives in the request buffer until the answer is written.
+		signed, err := s.post.PostsignStream(ctx, req, td)
 		if err != nil {
 			return phaseError(err, 12)
 		}
@@ -359,7 +361,7 @@ func (s *Server) handle(ctx context.Context, w http.ResponseWriter, p *request) 
 			_, _ = io.WriteString(w, "\n")
 			return nil
 		}
-		id, err := s.docs.StoreDocument(ctx, docRef, chain, signed, storeParams)
+		id, err := docmanager.StoreSignature(ctx, s.docs, docRef, chain, signed, storeParams)
 		if err != nil {
 			return errResp(10, err)
 		}

@@ -124,7 +124,7 @@ type fileSaver struct {
 	written os.FileInfo
 }
 
-func (s *fileSaver) Save(ctx context.Context, _ *batch.Item, signature []byte) error {
+func (s *fileSaver) Save(ctx context.Context, _ *batch.Item, signature trifirma.Signature) error {
 	root, err := os.OpenRoot(s.cfg.Root)
 	if err != nil {
 		return fmt.Errorf("saver: output directory: %w", err)
@@ -207,12 +207,38 @@ type postSaver struct {
 	url, param string
 }
 
-func (s *postSaver) Save(ctx context.Context, _ *batch.Item, signature []byte) error {
-	body := make([]byte, 0, len(s.param)+1+base64.URLEncoding.EncodedLen(len(signature)))
-	body = append(body, s.param...)
-	body = append(body, '=')
-	body = base64.URLEncoding.AppendEncode(body, signature)
-	return s.f.PostForm(ctx, s.url, body)
+func (s *postSaver) Save(ctx context.Context, _ *batch.Item, signature trifirma.Signature) error {
+	n := signature.Size()
+	if n < 0 || n > maxPostSignature {
+		return fmt.Errorf("saver: a %d-byte signature is too large to post", n)
+	}
+	body := &fixedBuffer{b: make([]byte, 0, len(s.param)+1+base64.URLEncoding.EncodedLen(int(n)))}
+	body.b = append(body.b, s.param...)
+	body.b = append(body.b, '=')
+	enc := base64.NewEncoder(base64.URLEncoding, body)
+	if _, err := signature.WriteTo(enc); err != nil {
+		return fmt.Errorf("saver: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("saver: %w", err)
+	}
+	return s.f.PostForm(ctx, s.url, body.b)
+}
+
+// maxPostSignature bounds the signatures the HTTP POST saver sends (its body is built in
+// memory).
+const maxPostSignature = 1 << 30
+
+// fixedBuffer is an append-only buffer that refuses to outgrow its capacity (the body is
+// sized from the signature's announced size).
+type fixedBuffer struct{ b []byte }
+
+func (f *fixedBuffer) Write(p []byte) (int, error) {
+	if len(p) > cap(f.b)-len(f.b) {
+		return 0, errors.New("the signature is longer than its announced size")
+	}
+	f.b = append(f.b, p...)
+	return len(p), nil
 }
 
 func (s *postSaver) Rollback(context.Context, *batch.Item) error {

@@ -65,7 +65,7 @@ func TestFileSaver(t *testing.T) {
 
 	// Save, rollback.
 	s := newFile(t, saver.FileConfig{Root: root}, "a.sig")
-	if err := s.Save(ctx, it, []byte("signature")); err != nil {
+	if err := s.Save(ctx, it, trifirma.BytesSignature("signature")); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(filepath.Join(root, "a.sig"))
@@ -84,7 +84,7 @@ func TestFileSaver(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = newFile(t, saver.FileConfig{Root: root}, "b.sig")
-	if err := s.Save(ctx, it, []byte("new")); err == nil {
+	if err := s.Save(ctx, it, trifirma.BytesSignature("new")); err == nil {
 		t.Fatal("overwrote an existing file")
 	}
 	if err := s.Rollback(ctx, it); err != nil {
@@ -95,7 +95,7 @@ func TestFileSaver(t *testing.T) {
 	}
 	// With Overwrite it is replaced.
 	s = newFile(t, saver.FileConfig{Root: root, Overwrite: true}, "b.sig")
-	if err := s.Save(ctx, it, []byte("new")); err != nil {
+	if err := s.Save(ctx, it, trifirma.BytesSignature("new")); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "b.sig")); string(b) != "new" {
@@ -120,14 +120,14 @@ func TestFileSaver(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = newFile(t, saver.FileConfig{Root: root, MkdirAll: true}, "escape/c.sig")
-	if err := s.Save(ctx, it, []byte("x")); err == nil {
+	if err := s.Save(ctx, it, trifirma.BytesSignature("x")); err == nil {
 		t.Fatal("wrote through a symbolic link leaving the root")
 	}
 	if err := os.Symlink(filepath.Join(outside, "d.sig"), filepath.Join(root, "d.sig")); err != nil {
 		t.Fatal(err)
 	}
 	s = newFile(t, saver.FileConfig{Root: root, Overwrite: true}, "d.sig")
-	if err := s.Save(ctx, it, []byte("x")); err == nil {
+	if err := s.Save(ctx, it, trifirma.BytesSignature("x")); err == nil {
 		t.Fatal("overwrote a symbolic link")
 	}
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
@@ -136,11 +136,11 @@ func TestFileSaver(t *testing.T) {
 
 	// Subdirectories only with MkdirAll.
 	s = newFile(t, saver.FileConfig{Root: root}, "sub/e.sig")
-	if err := s.Save(ctx, it, []byte("x")); err == nil {
+	if err := s.Save(ctx, it, trifirma.BytesSignature("x")); err == nil {
 		t.Fatal("created a subdirectory without MkdirAll")
 	}
 	s = newFile(t, saver.FileConfig{Root: root, MkdirAll: true}, `sub\e.sig`)
-	if err := s.Save(ctx, it, []byte("x")); err != nil {
+	if err := s.Save(ctx, it, trifirma.BytesSignature("x")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "sub", "e.sig")); err != nil {
@@ -204,7 +204,7 @@ func TestBaseNameOnly(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", in, err)
 		}
-		if err := s.Save(context.Background(), &batch.Item{}, []byte("x")); err != nil {
+		if err := s.Save(context.Background(), &batch.Item{}, trifirma.BytesSignature("x")); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(filepath.Join(root, want)); err != nil {

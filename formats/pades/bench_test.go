@@ -170,6 +170,18 @@ func (c *benchCase) postsignIncremental(tb testing.TB) func() {
 	}
 }
 
+// postsignRebuild is postsignIncremental on an engine that keeps nothing from presign (the
+// postsign of a session another server presigned): it parses the document and writes the
+// update again.
+func (c *benchCase) postsignRebuild(tb testing.TB) func() {
+	eng := pades.New(pades.Config{RevisionCache: -1})
+	return func() {
+		if _, err := eng.PostsignIncremental(ctx, c.req, c.td); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 // benchPhase benchmarks one phase at every size, with its time as a multiple of one SHA-256
 // pass over the same bytes and its peak heap (above the caller's document) as a multiple of
 // the document size.
@@ -190,6 +202,8 @@ func BenchmarkPresign(b *testing.B) { benchPhase(b, (*benchCase).presign) }
 func BenchmarkPostsign(b *testing.B) { benchPhase(b, (*benchCase).postsign) }
 
 func BenchmarkPostsignIncremental(b *testing.B) { benchPhase(b, (*benchCase).postsignIncremental) }
+
+func BenchmarkPostsignRebuild(b *testing.B) { benchPhase(b, (*benchCase).postsignRebuild) }
 
 // TestPeakHeap bounds the memory of each phase: presign and PostsignIncremental hold nothing
 // of the size of the document, Postsign one copy of it (its result). The document itself is

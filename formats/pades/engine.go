@@ -43,6 +43,12 @@ type Config struct {
 	// NoShadowAttackCheck disables the shadow-attack check (the reference server's
 	// maxPagesToCheckShadowAttack=0).
 	NoShadowAttackCheck bool
+	// RevisionCache bounds the bytes of incremental updates kept between presign and postsign
+	// (each one only its update, never the document), so that the postsign of a session this
+	// engine presigned neither parses the document nor writes the update again: it hashes the
+	// document and the kept update and uses them only if they give the session's PRE byte for
+	// byte. 0 means DefaultRevisionCache (16 MiB); a negative value disables it.
+	RevisionCache int
 }
 
 // Engine is the PAdES engine. It is safe for concurrent use.
@@ -56,6 +62,8 @@ type Engine struct {
 	// the same inputs, and encoding them is a large part of the fixed cost of each phase.
 	mu      sync.Mutex
 	signers map[[32]byte]signerInfo
+
+	revs *revCache
 }
 
 type signerInfo struct {
@@ -114,6 +122,14 @@ func New(cfg Config) *Engine {
 	}
 	if e.log == nil {
 		e.log = slog.Default()
+	}
+	switch {
+	case cfg.RevisionCache == 0:
+		e.revs = newRevCache(DefaultRevisionCache)
+	case cfg.RevisionCache > 0:
+		e.revs = newRevCache(cfg.RevisionCache)
+	default:
+		e.revs = newRevCache(0)
 	}
 	return e
 }
@@ -294,6 +310,14 @@ func (e *Engine) Presign(ctx context.Context, req *trifirma.Request) (*trifirma.
 	if err != nil {
 		return nil, err
 	}
+	// The update must read back before anyone signs it (postsign checks it again with the
+	// signature in place when it rebuilds the revision); then it is kept for postsign.
+	if err := selfCheck(ctx, rv); err != nil {
+		return nil, err
+	}
+	if e.revs.max > 0 {
+		e.revs.put(revKey(pre, when, encodePID(rv.id), rq.params, req.Chain), rv, time.Now())
+	}
 	id := strings.TrimSpace(rq.params["SignatureId"])
 	if id == "" {
 		id = newUUID()
@@ -316,6 +340,16 @@ func (e *Engine) Postsign(ctx context.Context, req *trifirma.Request, session *t
 		return nil, err
 	}
 	return s.Bytes(), nil
+}
+
+// PostsignStream implements [trifirma.StreamingPostsigner]: it is [Engine.PostsignIncremental]
+// (the result refers to req.Document, which must stay unchanged while it is used).
+func (e *Engine) PostsignStream(ctx context.Context, req *trifirma.Request, session *trifirma.TriphaseData) (trifirma.Signature, error) {
+	s, err := e.PostsignIncremental(ctx, req, session)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // PostsignIncremental is [Engine.Postsign] without the final copy: the signed PDF is returned
@@ -358,23 +392,37 @@ func (e *Engine) PostsignIncremental(ctx context.Context, req *trifirma.Request,
 		return nil, err
 	}
 	// PK1 must sign PRE: checked once, here, before the document is read. (Running it on
-	// another core while the document is hashed was measured slower: on the shared machine the
-	// two cores are siblings and the hash slows down by more than the check costs.)
+	// another core while the document is hashed was measured slower, twice: on this VM waking
+	// the other core and sharing it costs more than the check.)
 	if err := trifirma.VerifySignature(req.Chain[0], req.Algorithm, pre, pk1); err != nil {
 		return nil, err
 	}
-	rv, err := build(ctx, &buildInput{doc: req.Document, params: rq.params, opts: rq.opts, chain: req.Chain,
-		when: when, id: id, reserved: rq.reserved, loc: e.loc})
-	if err != nil {
-		return nil, err
+	// The update presign prepared for this PRE, if this engine still has it and it is the one
+	// PRE commits to together with this document; otherwise the revision is rebuilt.
+	var rv *revision
+	cached := e.revs.max > 0
+	if cached {
+		rv = e.revs.get(revKey(pre, when, pidText, rq.params, req.Chain), req.Document, time.Now())
 	}
-	digest := rv.digest(req.Algorithm.Hash)
-	attrs, err := rq.signedAttributes(digest)
-	if err != nil {
-		return nil, err
+	if rv != nil {
+		if attrs, err := rq.signedAttributes(rv.digest(req.Algorithm.Hash)); err != nil || !bytes.Equal(attrs, pre) {
+			rv = nil
+		}
 	}
-	if !bytes.Equal(attrs, pre) {
-		return nil, fmt.Errorf("%w: PRE does not match the revision rebuilt from the document, TIME and PID (different document, parameters or certificate)", trifirma.ErrInvalidSession)
+	if rv == nil {
+		cached = false
+		rv, err = build(ctx, &buildInput{doc: req.Document, params: rq.params, opts: rq.opts, chain: req.Chain,
+			when: when, id: id, reserved: rq.reserved, loc: e.loc})
+		if err != nil {
+			return nil, err
+		}
+		attrs, err := rq.signedAttributes(rv.digest(req.Algorithm.Hash))
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(attrs, pre) {
+			return nil, fmt.Errorf("%w: PRE does not match the revision rebuilt from the document, TIME and PID (different document, parameters or certificate)", trifirma.ErrInvalidSession)
+		}
 	}
 	var unsigned []cades.Attribute
 	if rq.stamp {
@@ -398,8 +446,12 @@ func (e *Engine) PostsignIncremental(ctx context.Context, req *trifirma.Request,
 		return nil, fmt.Errorf("%w: the CMS signature (%d bytes) does not fit the %d bytes reserved in the PDF (%s)", trifirma.ErrInvalidParams, len(cmsDER), rv.reserved, ParamReservedSize)
 	}
 	rv.insert(cmsDER)
-	if err := selfCheck(ctx, rv); err != nil {
-		return nil, err
+	// A cached update was read back by presign; the hex of the CMS filled its placeholder
+	// without moving a byte.
+	if !cached {
+		if err := selfCheck(ctx, rv); err != nil {
+			return nil, err
+		}
 	}
 	return &Signed{doc: rv.doc, upd: rv.upd}, nil
 }

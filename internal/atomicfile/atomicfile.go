@@ -9,14 +9,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path"
 )
 
-// Write writes data to name (slash-separated, relative to root) with mode perm. When overwrite
+// Write writes what data writes to name (slash-separated, relative to root) with mode perm
+// (a []byte goes in with bytes.NewReader; a large signature streams in pieces). When overwrite
 // is false and name exists, it fails without touching the existing file; when true, an existing
 // regular file is replaced. A context cancelled before the final step leaves nothing behind.
-func Write(ctx context.Context, root *os.Root, name string, data []byte, perm os.FileMode, overwrite bool) error {
+func Write(ctx context.Context, root *os.Root, name string, data io.WriterTo, perm os.FileMode, overwrite bool) error {
 	if fi, err := root.Lstat(name); err == nil {
 		if !overwrite {
 			return fmt.Errorf("%s already exists and overwriting is disabled", name)
@@ -33,7 +35,7 @@ func Write(ctx context.Context, root *os.Root, name string, data []byte, perm os
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", name, err)
 	}
-	_, werr := f.Write(data)
+	_, werr := data.WriteTo(f)
 	if werr == nil {
 		werr = f.Sync()
 	}

@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -15,16 +16,16 @@ func TestWrite(t *testing.T) {
 	}
 	defer root.Close()
 	ctx := context.Background()
-	if err := Write(ctx, root, "a.sig", []byte("one"), 0o600, false); err != nil {
+	if err := Write(ctx, root, "a.sig", bytes.NewReader([]byte("one")), 0o600, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(ctx, root, "a.sig", []byte("two"), 0o600, false); err == nil {
+	if err := Write(ctx, root, "a.sig", bytes.NewReader([]byte("two")), 0o600, false); err == nil {
 		t.Fatal("existing file replaced without overwrite")
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "a.sig")); string(b) != "one" {
 		t.Fatalf("content %q", b)
 	}
-	if err := Write(ctx, root, "a.sig", []byte("three"), 0o600, true); err != nil {
+	if err := Write(ctx, root, "a.sig", bytes.NewReader([]byte("three")), 0o600, true); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "a.sig")); string(b) != "three" {
@@ -32,10 +33,10 @@ func TestWrite(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := Write(cancelled, root, "b.sig", []byte("x"), 0o600, false); err == nil {
+	if err := Write(cancelled, root, "b.sig", bytes.NewReader([]byte("x")), 0o600, false); err == nil {
 		t.Fatal("cancelled write succeeded")
 	}
-	if err := Write(ctx, root, "../escape.sig", []byte("x"), 0o600, false); err == nil {
+	if err := Write(ctx, root, "../escape.sig", bytes.NewReader([]byte("x")), 0o600, false); err == nil {
 		t.Fatal("write outside the root succeeded")
 	}
 	entries, _ := os.ReadDir(dir)
