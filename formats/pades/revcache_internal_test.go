@@ -106,3 +106,52 @@ func TestRevisionCacheBounds(t *testing.T) {
 		t.Fatal("a disabled cache returned an entry")
 	}
 }
+
+// TestRevisionCacheConcurrent presigns and postsigns on one engine from several goroutines
+// (run with -race): every result must verify and be the rebuild's.
+func TestRevisionCacheConcurrent(t *testing.T) {
+	pki := testpki.Get(t)
+	ctx := context.Background()
+	alg := trifirma.SignatureAlgorithm{Hash: crypto.SHA256, Key: trifirma.KeyRSA}
+	eng, plain := New(Config{RevisionCache: 64 << 10}), New(Config{RevisionCache: -1})
+	errs := make(chan error, 8)
+	outs := make([][]byte, 8)
+	for g := range 8 {
+		go func() {
+			doc := pdftest.Build(pdftest.Options{Pages: 1 + g%2, Padding: 1000 * g})
+			req := &trifirma.Request{Operation: trifirma.OpSign, Document: doc, Chain: pki.RSA.Chain, Algorithm: alg}
+			td, err := eng.Presign(ctx, req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			pre, _ := td.Signs[0].Bytes(trifirma.ParamPRE)
+			sig, err := pki.RSA.Key.Sign(nil, alg.Digest(pre), alg.SignerOpts())
+			if err != nil {
+				errs <- err
+				return
+			}
+			td.Signs[0].Set(trifirma.ParamPK1, trifirma.EncodeStd(sig))
+			got, err := eng.Postsign(ctx, req, td)
+			if err != nil {
+				errs <- err
+				return
+			}
+			want, err := plain.Postsign(ctx, req, td)
+			if err == nil && !bytes.Equal(got, want) {
+				err = errors.New("cached and rebuilt results differ")
+			}
+			outs[g] = got
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if eng.revs.hits != 8 {
+		t.Errorf("%d of 8 postsigns used the kept update", eng.revs.hits)
+	}
+	validate.PAdES(t, outs[3], validate.Options{Roots: []*x509.Certificate{pki.Root}, Signers: 1})
+}
