@@ -60,7 +60,9 @@ func (r *Request) SigningTime() time.Time {
 // session from a client (the postsign package) check its seal first, so PRE and every other
 // value the engine put in the session can be trusted.
 //
-// Engines are safe for concurrent use.
+// Engines treat req.Document as read-only and do not keep it after returning (a
+// [StreamingPostsigner]'s result may refer to it while the caller uses that result). Engines
+// are safe for concurrent use.
 type Engine interface {
 	Presign(ctx context.Context, req *Request) (*TriphaseData, error)
 	Postsign(ctx context.Context, req *Request, session *TriphaseData) ([]byte, error)

@@ -36,7 +36,8 @@ type NewIDWriter interface {
 // SignatureStorer is an optional capability of a Manager: StoreDocument for a signature that
 // is written out rather than held in one buffer (a PAdES result is the document followed by
 // its incremental update), so that storing it does not copy the document. Callers use it
-// when present and StoreDocument otherwise; both must store the same bytes.
+// when present and StoreDocument otherwise; both must store the same bytes. The signature
+// may refer to the request's buffers: it must not be kept after StoreSignature returns.
 type SignatureStorer interface {
 	StoreSignature(ctx context.Context, ref string, chain []*x509.Certificate, signature trifirma.Signature, params trifirma.Params) (string, error)
 }
