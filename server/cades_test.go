@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 
 	"strings"
 	"testing"
@@ -141,4 +143,44 @@ func TestCAdESBadInputs(t *testing.T) {
 		t.Fatalf("substituted document: %v", err)
 	}
 
+}
+
+// TestRecycledBodies runs concurrent round trips of distinct documents, implicit (the
+// signature embeds the document, which the server decoded inside its recycled request
+// buffer), and checks that every signature carries its own document and verifies.
+func TestRecycledBodies(t *testing.T) {
+	pki := testpki.Get(t)
+	_, c := newServer(t, server.Config{Engines: formats.Default(formats.Config{})})
+	ctx := context.Background()
+	const workers, each = 4, 15
+	errs := make(chan error, workers)
+	sigs := make([][]byte, workers)
+	docs := make([][]byte, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				doc := []byte(strings.Repeat(fmt.Sprintf("worker %d document %d\n", w, i), 300+50*w+i))
+				sig, err := c.Sign(ctx, client.Request{Format: "CAdES", Algorithm: "SHA256withECDSA",
+					Params: trifirma.Params{"mode": "implicit"}, Document: doc}, pki.EC.Key, pki.EC.Chain)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Contains(sig, doc) {
+					errs <- fmt.Errorf("worker %d, document %d: the signature does not carry its document", w, i)
+					return
+				}
+				sigs[w], docs[w] = sig, doc
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := range workers {
+		validate.CAdES(t, sigs[w], validate.Options{Roots: []*x509Cert{pki.Root}, Signers: 1})
+	}
 }

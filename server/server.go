@@ -115,7 +115,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", "text/plain;charset=utf-8")
 	start := time.Now()
-	body, err := ReadBody(r.Body, r.ContentLength, s.cfg.MaxBodySize)
+	// The body buffer is recycled once the answer is written: the document (decoded in place)
+	// and a streamed signature refer to it until then, every other value is copied out.
+	body, buf, err := readPooledBody(r.Body, r.ContentLength, s.cfg.MaxBodySize)
+	if buf != nil {
+		defer func(used int) {
+			clear((*buf)[:used]) // no request's data lingers in the pool
+			smallBodies.Put(buf)
+		}(len(body))
+	}
 	if err != nil {
 		status := http.StatusBadRequest
 		if errors.Is(err, ErrBodyTooLarge) {

@@ -7,10 +7,48 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // ErrBodyTooLarge reports a request body over the configured cap.
 var ErrBodyTooLarge = errors.New("server: request body exceeds the configured limit")
+
+// smallBodies recycles the buffers of request bodies of known length up to
+// maxPooledBody bytes (a signature request of a small document: most of the traffic).
+var smallBodies = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+const maxPooledBody = 64 << 10
+
+// readPooledBody is ReadBody into a recycled buffer when the length is known and small; the
+// caller returns buf (when non-nil) to smallBodies once nothing refers to the body any more.
+func readPooledBody(r io.Reader, contentLength, limit int64) (body []byte, buf *[]byte, err error) {
+	if contentLength <= 0 || contentLength > limit || contentLength > maxPooledBody {
+		body, err = ReadBody(r, contentLength, limit)
+		return body, nil, err
+	}
+	buf = smallBodies.Get().(*[]byte)
+	n := int(contentLength)
+	if cap(*buf) < n+1 {
+		*buf = make([]byte, 0, max(n+1, 16<<10))
+	}
+	b := (*buf)[:n+1]
+	k, err := io.ReadFull(r, b)
+	switch {
+	case err == io.ErrUnexpectedEOF && k == n:
+		// exactly the announced length
+	case err == nil:
+		// More than announced: the HTTP server does not let that happen; refuse it anyway.
+		smallBodies.Put(buf)
+		return nil, nil, fmt.Errorf("server: request body longer than its Content-Length")
+	default:
+		smallBodies.Put(buf)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("server: request body shorter than its Content-Length: %w", io.ErrUnexpectedEOF)
+		}
+		return nil, nil, err
+	}
+	return b[:n], buf, nil
+}
 
 // ReadBody reads the whole body into one buffer (one allocation when the length is known),
 // refusing more than limit bytes.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/trifirma/trifirma"
-	"github.com/trifirma/trifirma/internal/pdf"
 )
 
 // DefaultRevisionCache is the default of [Config.RevisionCache].
@@ -26,7 +25,8 @@ const DefaultRevisionCache = 16 << 20
 // cached update and requires the signed attributes it derives to be PRE byte for byte. PRE
 // commits to the digest of exactly those bytes, so the candidate is used only when it is the
 // revision a rebuild would produce; any other outcome falls back to the rebuild (and to its
-// error). The cache holds no document: only updates, bounded in bytes and in age.
+// error). The cache holds no document and nothing that refers to one (the caller's buffers
+// may be reused): only copies of updates, bounded in bytes and in age.
 type revCache struct {
 	mu   sync.Mutex
 	max  int // bytes of updates; 0 disables the cache
@@ -44,7 +44,6 @@ type revEntry struct {
 	cStart   int
 	cEnd     int
 	reserved int
-	id       pdf.Array
 	expires  time.Time
 }
 
@@ -81,7 +80,7 @@ func (c *revCache) put(key [32]byte, rv *revision, now time.Time) {
 		return
 	}
 	e := &revEntry{key: key, upd: slices.Clone(rv.upd), docLen: len(rv.doc), cStart: rv.cStart,
-		cEnd: rv.cEnd, reserved: rv.reserved, id: rv.id, expires: now.Add(c.ttl)}
+		cEnd: rv.cEnd, reserved: rv.reserved, expires: now.Add(c.ttl)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.m[e.key]; ok {
@@ -116,7 +115,7 @@ func (c *revCache) get(key [32]byte, doc []byte, now time.Time) *revision {
 	}
 	c.lru.MoveToFront(el)
 	c.hits++
-	return &revision{doc: doc, upd: slices.Clone(e.upd), cStart: e.cStart, cEnd: e.cEnd, reserved: e.reserved, id: e.id}
+	return &revision{doc: doc, upd: slices.Clone(e.upd), cStart: e.cStart, cEnd: e.cEnd, reserved: e.reserved}
 }
 
 func (c *revCache) remove(el *list.Element) {
