@@ -93,14 +93,30 @@ func (r *SaverRegistry) New(class string, config trifirma.Params) (Saver, error)
 // docmanager.SignatureStorer's StoreSignature) with the
 // entry's datareference and parameters plus "format", Rollback through docmanager.Rollbacker.
 type managerSaver struct {
-	m      docmanager.Manager
-	chain  []*x509.Certificate
-	params trifirma.Params
+	m     docmanager.Manager
+	chain []*x509.Certificate
+	// src are the entry's (or the batch's) parameters, not copied: the manager's parameters
+	// are derived from them when needed (a batch does not hold a copy per entry meanwhile).
+	src    trifirma.Params
+	format trifirma.Format
 	newID  string
 }
 
+// params are the manager's parameters of item: the request's (validatePkcs1 removed,
+// headless=true, SignatureId=<entry id>) plus "format".
+func (s *managerSaver) params(item *Item) trifirma.Params {
+	p := s.src.Clone()
+	delete(p, "validatePkcs1")
+	p["headless"] = "true"
+	p["SignatureId"] = item.ID
+	if _, ok := p["format"]; !ok {
+		p["format"] = string(s.format)
+	}
+	return p
+}
+
 func (s *managerSaver) Save(ctx context.Context, item *Item, signature trifirma.Signature) error {
-	id, err := docmanager.StoreSignature(ctx, s.m, item.Source.Value, s.chain, signature, s.params)
+	id, err := docmanager.StoreSignature(ctx, s.m, item.Source.Value, s.chain, signature, s.params(item))
 	if err != nil {
 		return err
 	}
@@ -113,5 +129,5 @@ func (s *managerSaver) Rollback(ctx context.Context, item *Item) error {
 	if !ok {
 		return fmt.Errorf("%w: the document manager %T has no rollback", ErrRollbackUnsupported, s.m)
 	}
-	return rb.Rollback(ctx, item.Source.Value, s.chain, s.params)
+	return rb.Rollback(ctx, item.Source.Value, s.chain, s.params(item))
 }

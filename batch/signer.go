@@ -422,14 +422,7 @@ func (s *Signer) saverFor(b *Batch, it *Item, chain []*x509.Certificate, useMana
 	if src == nil {
 		src = b.Params
 	}
-	params := src.Clone()
-	delete(params, "validatePkcs1")
-	params["headless"] = "true"
-	params["SignatureId"] = it.ID
-	if _, ok := params["format"]; !ok {
-		params["format"] = string(format)
-	}
-	return &managerSaver{m: s.cfg.Documents, chain: chain, params: params}, nil
+	return &managerSaver{m: s.cfg.Documents, chain: chain, src: src, format: format}, nil
 }
 
 // PostsignOptions tune [Signer.PostsignWith].
