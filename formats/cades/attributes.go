@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -218,6 +219,22 @@ func OptionsFromParams(p trifirma.Params, profile Profile) (*AttributeOptions, e
 }
 
 func attr(t asn1.ObjectIdentifier, values ...*cms.Elem) []byte {
+	if len(values) == 1 {
+		// SEQUENCE { type, SET { value } } written straight into one buffer.
+		var ob [48]byte
+		oid, ok := cms.AppendOID(ob[:0], t)
+		if ok {
+			v := values[0]
+			vl := v.Len()
+			var hb [8]byte
+			content := len(oid) + len(cms.AppendHeader(hb[:0], cms.TagSet, vl)) + vl
+			out := make([]byte, 0, len(cms.AppendHeader(hb[:0], cms.TagSequence, content))+content)
+			out = cms.AppendHeader(out, cms.TagSequence, content)
+			out = append(out, oid...)
+			out = cms.AppendHeader(out, cms.TagSet, vl)
+			return v.AppendTo(out)
+		}
+	}
 	vals := make([][]byte, len(values))
 	for i, v := range values {
 		vals[i] = v.Bytes()
@@ -327,7 +344,17 @@ func SignedAttributes(o *AttributeOptions) ([]byte, error) {
 	if o.MimeType != "" && !pades {
 		attrs = append(attrs, attr(cms.OIDAttrMimeType, cms.UTF8(o.MimeType)))
 	}
-	return cms.SetOf(cms.TagSet, attrs, false).Bytes(), nil
+	// DER SET OF: the members sorted by their encodings (X.690 11.6), in one buffer.
+	slices.SortFunc(attrs, bytes.Compare)
+	n := 0
+	for _, a := range attrs {
+		n += len(a)
+	}
+	out := cms.AppendHeader(make([]byte, 0, n+6), cms.TagSet, n)
+	for _, a := range attrs {
+		out = append(out, a...)
+	}
+	return out, nil
 }
 
 // timeElem encodes t as UTCTime for 1950–2049 and GeneralizedTime otherwise (RFC 5652

@@ -152,8 +152,11 @@ func OIDElem(oid asn1.ObjectIdentifier) *Elem {
 	return Raw(b)
 }
 
-// appendOID appends the DER encoding of oid (tag, length, contents) to b, as asn1.Marshal
-// would, without reflection.
+// AppendOID appends the DER OBJECT IDENTIFIER element of oid (tag, length, contents) to b, as
+// asn1.Marshal would encode it, without reflection; ok is false (and b unchanged) for a
+// malformed identifier.
+func AppendOID(b []byte, oid asn1.ObjectIdentifier) ([]byte, bool) { return appendOID(b, oid) }
+
 func appendOID(b []byte, oid asn1.ObjectIdentifier) ([]byte, bool) {
 	if len(oid) < 2 || oid[0] < 0 || oid[0] > 2 || oid[1] < 0 || (oid[0] < 2 && oid[1] >= 40) {
 		return b, false
