@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 	"sync"
@@ -33,7 +34,8 @@ const DefaultSessionTTL = 10 * time.Minute
 //
 // A Sealer is safe for concurrent use. All the servers of a cluster must share the key.
 type Sealer struct {
-	key []byte
+	key  []byte
+	macs sync.Pool // keyed HMAC-SHA256 states, reset after use
 	// TTL is the lifetime of a seal; zero means DefaultSessionTTL.
 	TTL time.Duration
 	// Now is the clock; nil means time.Now.
@@ -170,13 +172,19 @@ func (s *Sealer) mac(td *TriphaseData, c SealContext, exp int64) []byte {
 			b = appendField(b, strings.TrimSpace(p.Value))
 		}
 	}
-	m := hmac.New(sha256.New, s.key)
+	m, _ := s.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.key)
+	}
 	m.Write(b)
+	sum := m.Sum(make([]byte, 0, sha256.Size))
+	m.Reset() // back to the keyed initial state
+	s.macs.Put(m)
 	if cap(b) <= 256<<10 {
 		*bp = b[:0]
 		sealBuffers.Put(bp)
 	}
-	return m.Sum(nil)
+	return sum
 }
 
 // sealBuffers recycles the buffers [Sealer.mac] serialises into.
