@@ -399,3 +399,34 @@ func validateCAdESLegacy(t *testing.T, sig []byte) {
 	t.Helper()
 	validate.CAdES(t, sig, validate.Options{AllowSHA1: true, AllowExpired: true})
 }
+
+// formReceiver is a loopback endpoint for the HTTP POST saver: it accepts
+// firma=<URL-safe Base64> form bodies and keeps each decoded signature under the request's
+// "id" query value (get returns it).
+func formReceiver(t *testing.T) (ts *httptest.Server, get func(id string) []byte) {
+	t.Helper()
+	var mu sync.Mutex
+	received := map[string][]byte{}
+	ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		k, v, _ := strings.Cut(string(body), "=")
+		sig, err := b64.DecodeString(v)
+		if k != "firma" || err != nil || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if strings.ContainsAny(v, "+/") {
+			http.Error(w, "not URL-safe", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		received[r.URL.Query().Get("id")] = sig
+		mu.Unlock()
+	}))
+	t.Cleanup(ts.Close)
+	return ts, func(id string) []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return received[id]
+	}
+}

@@ -3,13 +3,9 @@ package batch_test
 import (
 	"crypto/x509"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/trifirma/trifirma"
@@ -108,21 +104,7 @@ func TestPAdESBatchManager(t *testing.T) {
 // loopback receiver and validates what arrived.
 func TestPAdESBatchHTTPPost(t *testing.T) {
 	pki := testpki.Get(t)
-	var mu sync.Mutex
-	received := map[string][]byte{}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		k, v, _ := strings.Cut(string(body), "=")
-		sig, err := b64.DecodeString(v)
-		if k != "firma" || err != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		received[r.URL.Query().Get("id")] = sig
-		mu.Unlock()
-	}))
-	defer ts.Close()
+	ts, received := formReceiver(t)
 	reg := batch.NewSaverRegistry()
 	reg.Register(batch.ClassSaverHTTPPost, saver.HTTPPost(guardedFetcher(t, []string{ts.URL + "/recibir"}, nil)))
 	e := newEnv(t, func(c *batch.Config) { c.Savers = reg })
@@ -136,6 +118,6 @@ func TestPAdESBatchHTTPPost(t *testing.T) {
 	}
 	checkResults(t, got, map[string]batch.Code{"pdf-01": batch.DoneAndSaved, "pdf-02": batch.DoneAndSaved})
 	for i, it := range b.Items {
-		checkSignedPDF(t, pki, received[it.ID], docs[i])
+		checkSignedPDF(t, pki, received(it.ID), docs[i])
 	}
 }

@@ -102,13 +102,9 @@ type managerSaver struct {
 	newID  string
 }
 
-// params are the manager's parameters of item: the request's (validatePkcs1 removed,
-// headless=true, SignatureId=<entry id>) plus "format".
+// params are the manager's parameters of item: the request's plus "format".
 func (s *managerSaver) params(item *Item) trifirma.Params {
-	p := s.src.Clone()
-	delete(p, "validatePkcs1")
-	p["headless"] = "true"
-	p["SignatureId"] = item.ID
+	p := entryParams(s.src, item.ID)
 	if _, ok := p["format"]; !ok {
 		p["format"] = string(s.format)
 	}

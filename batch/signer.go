@@ -156,15 +156,23 @@ func (s *Signer) request(ctx context.Context, b *Batch, it *Item, chain []*x509.
 	if src == nil {
 		src = b.Params
 	}
-	params := src.Clone()
-	delete(params, "validatePkcs1")
-	params["headless"] = "true"
-	params["SignatureId"] = it.ID
+	params := entryParams(src, it.ID)
 	doc, err := s.resolve(ctx, it, chain, params)
 	if err != nil {
 		return nil, err
 	}
 	return &trifirma.Request{Operation: op, Format: format, Document: doc, Chain: chain, Algorithm: alg, Params: params}, nil
+}
+
+// entryParams are an entry's request parameters: a copy of src (the entry's or the batch's)
+// with the single-signature service's normalisation (validatePkcs1 removed, headless=true)
+// and SignatureId=<entry id>.
+func entryParams(src trifirma.Params, id string) trifirma.Params {
+	p := src.Clone()
+	delete(p, "validatePkcs1")
+	p["headless"] = "true"
+	p["SignatureId"] = id
+	return p
 }
 
 // resolve obtains an entry's document.
@@ -620,10 +628,6 @@ func (s *Signer) transactional(ctx context.Context, b *Batch, chain []*x509.Cert
 				var b []byte
 				if b, err = trifirma.SignatureBytes(sig); err == nil {
 					res[i].Code, res[i].Signature = DoneButNotSavedYet, b
-					sp.drop(held[i])
-					held[i] = spooled{}
-					saved[i] = true
-					return
 				}
 			} else {
 				err = savers[i].Save(ctx, it, sig)

@@ -5,13 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -247,25 +244,7 @@ func TestTransactionalNoRollback(t *testing.T) {
 // 127.0.0.1; in a transaction it cannot be undone and says so.
 func TestHTTPPostSaver(t *testing.T) {
 	pki := testpki.Get(t)
-	var mu sync.Mutex
-	received := map[string][]byte{}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		k, v, _ := strings.Cut(string(body), "=")
-		sig, err := b64.DecodeString(v)
-		if k != "firma" || err != nil || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		if strings.ContainsAny(v, "+/") {
-			http.Error(w, "not URL-safe", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		received[r.URL.Query().Get("id")] = sig
-		mu.Unlock()
-	}))
-	defer ts.Close()
+	ts, received := formReceiver(t)
 	out := t.TempDir()
 	reg, _, _ := flakyRegistry(t, out, 3)
 	reg.Register(batch.ClassSaverHTTPPost, saver.HTTPPost(guardedFetcher(t, []string{ts.URL + "/recibir"}, nil)))
@@ -280,7 +259,7 @@ func TestHTTPPostSaver(t *testing.T) {
 		t.Fatalf("HTTP %d %s", code, body)
 	}
 	checkResults(t, got, map[string]batch.Code{"exp-01": batch.DoneAndSaved, "exp-02": batch.DoneAndSaved, "exp-03": batch.DoneAndSaved})
-	validateRaw(t, pki.EC.Cert, "sha256", document("exp-01", 2000), received["exp-01"])
+	validateRaw(t, pki.EC.Cert, "sha256", document("exp-01", 2000), received("exp-01"))
 
 	// Transactional: the third save (the second file save) fails; the POST cannot be undone.
 	for _, f := range dirEntries(t, out) {

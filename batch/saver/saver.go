@@ -11,6 +11,7 @@
 package saver
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -212,34 +213,28 @@ func (s *postSaver) Save(ctx context.Context, _ *batch.Item, signature trifirma.
 	if n < 0 || n > maxPostSignature {
 		return fmt.Errorf("saver: a %d-byte signature is too large to post", n)
 	}
-	body := &fixedBuffer{b: make([]byte, 0, len(s.param)+1+base64.URLEncoding.EncodedLen(int(n)))}
-	body.b = append(body.b, s.param...)
-	body.b = append(body.b, '=')
-	enc := base64.NewEncoder(base64.URLEncoding, body)
+	// PostParamName=<URL-safe Base64>, encoded while the signature is written out.
+	var body bytes.Buffer
+	size := len(s.param) + 1 + base64.URLEncoding.EncodedLen(int(n))
+	body.Grow(size)
+	body.WriteString(s.param)
+	body.WriteByte('=')
+	enc := base64.NewEncoder(base64.URLEncoding, &body)
 	if _, err := signature.WriteTo(enc); err != nil {
 		return fmt.Errorf("saver: %w", err)
 	}
 	if err := enc.Close(); err != nil {
 		return fmt.Errorf("saver: %w", err)
 	}
-	return s.f.PostForm(ctx, s.url, body.b)
+	if body.Len() != size {
+		return fmt.Errorf("saver: the signature wrote other than its announced %d bytes", n)
+	}
+	return s.f.PostForm(ctx, s.url, body.Bytes())
 }
 
 // maxPostSignature bounds the signatures the HTTP POST saver sends (its body is built in
 // memory).
 const maxPostSignature = 1 << 30
-
-// fixedBuffer is an append-only buffer that refuses to outgrow its capacity (the body is
-// sized from the signature's announced size).
-type fixedBuffer struct{ b []byte }
-
-func (f *fixedBuffer) Write(p []byte) (int, error) {
-	if len(p) > cap(f.b)-len(f.b) {
-		return 0, errors.New("the signature is longer than its announced size")
-	}
-	f.b = append(f.b, p...)
-	return len(p), nil
-}
 
 func (s *postSaver) Rollback(context.Context, *batch.Item) error {
 	return fmt.Errorf("%w: the signature was already posted to %s", batch.ErrRollbackUnsupported, s.url)

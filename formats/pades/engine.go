@@ -315,8 +315,9 @@ func (e *Engine) Presign(ctx context.Context, req *trifirma.Request) (*trifirma.
 	if err := selfCheck(ctx, rv); err != nil {
 		return nil, err
 	}
-	if e.revs.max > 0 {
-		e.revs.put(revKey(pre, when, encodePID(rv.id), rq.params, req.Chain), rv, time.Now())
+	pid := encodePID(rv.id)
+	if e.revs.enabled() {
+		e.revs.put(revKey(pre, when, pid, rq.params, req.Chain), rv, time.Now())
 	}
 	id := strings.TrimSpace(rq.params["SignatureId"])
 	if id == "" {
@@ -326,7 +327,7 @@ func (e *Engine) Presign(ctx context.Context, req *trifirma.Request) (*trifirma.
 	sd.Set(trifirma.ParamPRE, trifirma.EncodeStd(pre))
 	sd.Set(trifirma.ParamNeedPRE, "true")
 	sd.Set(trifirma.ParamTime, strconv.FormatInt(when.UnixMilli(), 10))
-	sd.Set(trifirma.ParamPID, trifirma.EncodeStd(encodePID(rv.id)))
+	sd.Set(trifirma.ParamPID, trifirma.EncodeStd(pid))
 	return &trifirma.TriphaseData{Signs: []*trifirma.SignData{sd}}, nil
 }
 
@@ -397,32 +398,28 @@ func (e *Engine) PostsignIncremental(ctx context.Context, req *trifirma.Request,
 	if err := trifirma.VerifySignature(req.Chain[0], req.Algorithm, pre, pk1); err != nil {
 		return nil, err
 	}
-	// The update presign prepared for this PRE, if this engine still has it and it is the one
-	// PRE commits to together with this document; otherwise the revision is rebuilt.
+	// The update presign prepared for these inputs, if this engine still has it; otherwise the
+	// revision is rebuilt from the document. Either way the document and the update must hash
+	// to the digest PRE commits to. (A kept update that does not is not rebuilt: the rebuild
+	// from the same inputs writes the same update, so only another document could differ, and
+	// PRE does not commit to it.)
 	var rv *revision
-	cached := e.revs.max > 0
-	if cached {
+	if e.revs.enabled() {
 		rv = e.revs.get(revKey(pre, when, pidText, rq.params, req.Chain), req.Document, time.Now())
 	}
-	if rv != nil {
-		if attrs, err := rq.signedAttributes(rv.digest(req.Algorithm.Hash)); err != nil || !bytes.Equal(attrs, pre) {
-			rv = nil
+	cached := rv != nil
+	if !cached {
+		if rv, err = build(ctx, &buildInput{doc: req.Document, params: rq.params, opts: rq.opts, chain: req.Chain,
+			when: when, id: id, reserved: rq.reserved, loc: e.loc}); err != nil {
+			return nil, err
 		}
 	}
-	if rv == nil {
-		cached = false
-		rv, err = build(ctx, &buildInput{doc: req.Document, params: rq.params, opts: rq.opts, chain: req.Chain,
-			when: when, id: id, reserved: rq.reserved, loc: e.loc})
-		if err != nil {
-			return nil, err
-		}
-		attrs, err := rq.signedAttributes(rv.digest(req.Algorithm.Hash))
-		if err != nil {
-			return nil, err
-		}
-		if !bytes.Equal(attrs, pre) {
-			return nil, fmt.Errorf("%w: PRE does not match the revision rebuilt from the document, TIME and PID (different document, parameters or certificate)", trifirma.ErrInvalidSession)
-		}
+	attrs, err := rq.signedAttributes(rv.digest(req.Algorithm.Hash))
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(attrs, pre) {
+		return nil, fmt.Errorf("%w: PRE does not match the revision of this document, TIME and PID (different document, parameters or certificate)", trifirma.ErrInvalidSession)
 	}
 	var unsigned []cades.Attribute
 	if rq.stamp {

@@ -24,8 +24,7 @@ const DefaultRevisionCache = 16 << 20
 // A hit is only a candidate: postsign still hashes the caller's document followed by the
 // cached update and requires the signed attributes it derives to be PRE byte for byte. PRE
 // commits to the digest of exactly those bytes, so the candidate is used only when it is the
-// revision a rebuild would produce; any other outcome falls back to the rebuild (and to its
-// error). The cache holds no document and nothing that refers to one (the caller's buffers
+// revision a rebuild would produce; otherwise the postsign fails as a rebuild would. The cache holds no document and nothing that refers to one (the caller's buffers
 // may be reused): only copies of updates, bounded in bytes and in age.
 type revCache struct {
 	mu   sync.Mutex
@@ -50,6 +49,9 @@ type revEntry struct {
 func newRevCache(max int) *revCache {
 	return &revCache{max: max, ttl: trifirma.DefaultSessionTTL, m: make(map[[32]byte]*list.Element)}
 }
+
+// enabled reports whether the cache keeps anything (callers skip computing keys otherwise).
+func (c *revCache) enabled() bool { return c.max > 0 }
 
 // revKey identifies the inputs of a revision other than the document.
 func revKey(pre []byte, when time.Time, pid []byte, params trifirma.Params, chain []*x509.Certificate) [32]byte {
